@@ -1,0 +1,26 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { AccessTokenVerifier } from './auth/access-token-verifier.js';
+import type { IssuerConfig } from './config.js';
+import type { SigningKeyStore } from './keys/signing-keys.js';
+import type { Db, Storage } from './storage/database.js';
+
+/** What every issuer module receives: configuration, storage, keys and the token verifier. */
+export interface IssuerContext {
+  readonly config: IssuerConfig;
+  readonly storage: Storage;
+  readonly db: Db;
+  readonly keys: SigningKeyStore;
+  readonly accessTokens: AccessTokenVerifier;
+  readonly logger: FastifyBaseLogger;
+}
+
+/**
+ * A part of the issuer (token service, admin API, transmitter...). `register` adds its routes;
+ * `start`/`stop` run background work (workers, listeners) after the server listens / before it closes.
+ */
+export interface IssuerModule {
+  readonly name: string;
+  register(app: import('fastify').FastifyInstance, context: IssuerContext): Promise<void>;
+  start?(context: IssuerContext): Promise<void>;
+  stop?(): Promise<void>;
+}

@@ -1,0 +1,9 @@
+import type { IssuerModule } from './context.js';
+
+/**
+ * The issuer's parts, in registration order. Each lives in its own folder and adds itself here with
+ * one line; server.ts knows nothing of them beyond this list.
+ */
+export function issuerModules(): IssuerModule[] {
+  return [];
+}

@@ -1,0 +1,36 @@
+import { OpenCaeError } from '@opencae/protocol';
+import type { Kysely } from 'kysely';
+import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration';
+import * as initial from './migrations/001_initial.js';
+
+/** Migrations are code, listed here in order; a new one is a new file and a new line. */
+const migrations: Record<string, Migration> = {
+  '001_initial': initial,
+};
+
+class InCodeMigrationProvider implements MigrationProvider {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return migrations;
+  }
+}
+
+export class MigrationError extends OpenCaeError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_MIGRATION_FAILED', message, options);
+  }
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the migrator works on any schema
+export async function migrateToLatest(db: Kysely<any>): Promise<void> {
+  const migrator = new Migrator({ db, provider: new InCodeMigrationProvider() });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((result) => result.status === 'Error')?.migrationName ?? 'unknown';
+    throw new MigrationError(
+      `database migration ${failed} failed: ${String((error as Error).message ?? error)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}

@@ -1,0 +1,162 @@
+/** Row types of the issuer's tables (see migrations/); Kysely checks every query against them. */
+import type { ColumnType, Generated, JSONColumnType } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type Json<T> = JSONColumnType<T, T | string, T | string>;
+
+export type RiskLevel = 'none' | 'low' | 'medium' | 'high';
+export type UserKind = 'member' | 'guest';
+
+export interface SettingsTable {
+  key: string;
+  value: Json<unknown>;
+}
+
+export interface UsersTable {
+  id: string;
+  username: string;
+  display_name: string;
+  email: string | null;
+  kind: UserKind;
+  password_hash: string | null;
+  enabled: Generated<boolean>;
+  deleted_at: NullableTimestamp;
+  mfa_required: Generated<boolean>;
+  totp_secret: string | null;
+  totp_enrolled_at: NullableTimestamp;
+  risk_level: Generated<RiskLevel>;
+  credentials_changed_at: NullableTimestamp;
+  sessions_revoked_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface GroupsTable {
+  id: string;
+  name: string;
+  description: Generated<string>;
+  created_at: Timestamp;
+}
+
+export interface GroupMembersTable {
+  group_id: string;
+  user_id: string;
+}
+
+export interface ApplicationsTable {
+  id: string;
+  client_id: string;
+  name: string;
+  redirect_uris: Json<string[]>;
+  grant_types: Json<string[]>;
+  token_endpoint_auth_method: Generated<string>;
+  jwks: Json<{ keys: Record<string, unknown>[] }> | null;
+  created_at: Timestamp;
+}
+
+export interface ServicePrincipalsTable {
+  id: string;
+  application_id: string;
+  enabled: Generated<boolean>;
+  deleted_at: NullableTimestamp;
+  risk_level: Generated<RiskLevel>;
+  credentials_changed_at: NullableTimestamp;
+  sessions_revoked_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ClientSecretsTable {
+  id: string;
+  application_id: string;
+  secret_hash: string;
+  hint: string;
+  created_at: Timestamp;
+  expires_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export interface ApisTable {
+  id: string;
+  audience: string;
+  name: string;
+  cae_enabled: Generated<boolean>;
+  scopes: Json<string[]>;
+  app_roles: Json<string[]>;
+  built_in: Generated<boolean>;
+  created_at: Timestamp;
+}
+
+export interface ApiGrantsTable {
+  application_id: string;
+  api_id: string;
+  scopes: Json<string[]>;
+  roles: Json<string[]>;
+}
+
+export interface OidcModelsTable {
+  model: string;
+  id: string;
+  payload: Json<Record<string, unknown>>;
+  grant_id: string | null;
+  user_code: string | null;
+  uid: string | null;
+  account_id: string | null;
+  client_id: string | null;
+  session_uid: string | null;
+  expires_at: NullableTimestamp;
+  consumed_at: NullableTimestamp;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  private_jwk: Json<Record<string, unknown>>;
+  public_jwk: Json<Record<string, unknown>>;
+  created_at: Timestamp;
+  retired_at: NullableTimestamp;
+  unpublish_after: NullableTimestamp;
+}
+
+export type PrincipalType = 'user' | 'service_principal' | 'policy' | 'stream';
+
+export interface SecurityEventsTable {
+  id: Generated<string>;
+  txn: string;
+  event_type: string;
+  subject: Json<Record<string, unknown>>;
+  event: Json<Record<string, unknown>>;
+  principal_type: PrincipalType;
+  principal_id: string;
+  occurred_at: Timestamp;
+  dispatched_at: NullableTimestamp;
+}
+
+export interface AuditLogTable {
+  id: Generated<string>;
+  at: Timestamp;
+  actor: string;
+  action: string;
+  target_type: string;
+  target_id: string;
+  before: Json<unknown> | null;
+  after: Json<unknown> | null;
+  txn: string | null;
+}
+
+export interface Database {
+  settings: SettingsTable;
+  users: UsersTable;
+  groups: GroupsTable;
+  group_members: GroupMembersTable;
+  applications: ApplicationsTable;
+  service_principals: ServicePrincipalsTable;
+  client_secrets: ClientSecretsTable;
+  apis: ApisTable;
+  api_grants: ApiGrantsTable;
+  oidc_models: OidcModelsTable;
+  signing_keys: SigningKeysTable;
+  security_events: SecurityEventsTable;
+  audit_log: AuditLogTable;
+}
