@@ -1,4 +1,5 @@
 export * from './auth/access-token-verifier.js';
+export * from './auth/require-token.js';
 export * from './config.js';
 export * from './context.js';
 export * from './crypto/secrets.js';
