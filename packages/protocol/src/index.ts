@@ -1,1 +1,3 @@
-export {};
+export * from './challenge.js';
+export * from './claims-request.js';
+export * from './errors.js';
