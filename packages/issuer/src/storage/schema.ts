@@ -3,14 +3,14 @@ import type { ColumnType, Generated, JSONColumnType } from 'kysely';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
-type Json<T> = JSONColumnType<T, T | string, T | string>;
+type Json<T extends object | null> = JSONColumnType<T, T | string, T | string>;
 
 export type RiskLevel = 'none' | 'low' | 'medium' | 'high';
 export type UserKind = 'member' | 'guest';
 
 export interface SettingsTable {
   key: string;
-  value: Json<unknown>;
+  value: Json<object>;
 }
 
 export interface UsersTable {
@@ -140,8 +140,8 @@ export interface AuditLogTable {
   action: string;
   target_type: string;
   target_id: string;
-  before: Json<unknown> | null;
-  after: Json<unknown> | null;
+  before: Json<object> | null;
+  after: Json<object> | null;
   txn: string | null;
 }
 
