@@ -1,1 +1,30 @@
-export {};
+export { extractBearerToken } from './bearer.js';
+export type { AccessTokenClaims } from './claims.js';
+export { type ForwardedHeader, resolveClientIp, TrustedProxies } from './client-ip.js';
+export {
+  MetadataError,
+  ResourceConfigError,
+  RevocationStoreError,
+  TransmitterRequestError,
+} from './errors.js';
+export {
+  type Acceptance,
+  createResourceGuard,
+  type Rejection,
+  type RequestDecision,
+  type RequestInput,
+  type ResourceGuard,
+} from './guard.js';
+export type { RequestHeaders } from './headers.js';
+export type { LocationDecision, LocationEnforcer } from './location.js';
+export {
+  ASYMMETRIC_ALGORITHMS,
+  type ClaimCheck,
+  type ResourceOptions,
+  resourceOptionsSchema,
+} from './options.js';
+export { REJECTION_REASONS, type RejectionReason } from './reasons.js';
+export { MemoryRevocationStore, type MemoryRevocationStoreOptions } from './revocation/memory-store.js';
+export type { RevocationChange, RevocationEntry } from './revocation/revocation-state.js';
+export type { RevocationStore } from './revocation/revocation-store.js';
+export { setSubjectKeys, tokenSubjectKeys } from './revocation/subject-keys.js';

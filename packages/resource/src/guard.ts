@@ -1,0 +1,251 @@
+import {
+  buildBearerChallenge,
+  buildClaimsChallenge,
+  type ClaimsRequest,
+  CP1,
+  revocationClaims,
+  tokenHasCapability,
+} from '@opencae/protocol';
+import { extractBearerToken } from './bearer.js';
+import type { AccessTokenClaims } from './claims.js';
+import { type ForwardedHeader, resolveClientIp, TrustedProxies } from './client-ip.js';
+import type { RequestHeaders } from './headers.js';
+import { IssuerMetadataSource } from './issuer-metadata.js';
+import type { LocationEnforcer } from './location.js';
+import {
+  parseOptions,
+  type ResolvedResourceOptions,
+  type ResourceOptions,
+  resourceOptionsSchema,
+} from './options.js';
+import { type CheckFailure, REJECTION_REASONS, type RejectionReason } from './reasons.js';
+import { MemoryRevocationStore } from './revocation/memory-store.js';
+import type { RevocationStore } from './revocation/revocation-store.js';
+import { tokenSubjectKeys } from './revocation/subject-keys.js';
+import { TokenVerifier } from './token-verifier.js';
+
+export interface RequestInput {
+  headers: RequestHeaders;
+  /** The socket peer; forwarding headers are consulted only when it is a trusted proxy. */
+  remoteAddress?: string;
+  /** The client address when the caller has resolved it already (takes precedence over remoteAddress). */
+  clientIp?: string;
+}
+
+export interface Rejection {
+  ok: false;
+  status: number;
+  headers: Record<string, string>;
+  body: { error: string; error_description: string; reason: RejectionReason };
+}
+
+export interface Acceptance {
+  ok: true;
+  claims: AccessTokenClaims;
+  token: string;
+  clientIp: string | undefined;
+}
+
+export type RequestDecision = Acceptance | Rejection;
+
+export interface ResourceGuard {
+  /** Bearer extraction → token verification (cached) → revocation → location → scopes, for one request. */
+  verifyRequest(input: RequestInput): Promise<RequestDecision>;
+  /** The client address of a request, after trusted-proxy resolution. */
+  clientIp(remoteAddress: string | undefined, headers: RequestHeaders): string | undefined;
+  readonly store: RevocationStore;
+  readonly options: Readonly<ResolvedResourceOptions>;
+  /** Closes the revocation store if the guard created it. */
+  close(): Promise<void>;
+}
+
+type Revocation = CheckFailure & { revokedAt: number };
+
+/** Creates the framework-agnostic core; adapters are thin glue over it. Throws ResourceConfigError on bad options. */
+export function createResourceGuard(input: ResourceOptions): ResourceGuard {
+  const options = parseOptions(resourceOptionsSchema, input, 'resource guard');
+  const metadata = new IssuerMetadataSource(options.issuer, {
+    timeoutMs: options.metadataTimeoutMs,
+    retryAfterMs: 5000,
+    now: options.now,
+  });
+  const verifier = new TokenVerifier({
+    issuer: options.issuer,
+    audience: options.audience,
+    algorithms: options.algorithms,
+    acceptJwtType: options.acceptJwtType,
+    clockToleranceSeconds: options.clockToleranceSeconds,
+    maxTokenLifetimeSeconds: options.maxTokenLifetimeSeconds,
+    tokenCacheSize: options.tokenCacheSize,
+    jwksUri: options.jwksUri,
+    metadata,
+    jwksTimeoutMs: options.metadataTimeoutMs,
+    jwksCooldownMs: options.jwksCooldownMs,
+    now: options.now,
+  });
+  const ownStore = options.store === undefined;
+  const store =
+    options.store ??
+    new MemoryRevocationStore({
+      retentionSeconds: options.maxTokenLifetimeSeconds + options.clockToleranceSeconds,
+      now: options.now,
+    });
+  const proxies = new TrustedProxies(options.trustedProxies);
+  const forwardedHeader: ForwardedHeader = options.forwardedHeader;
+  const location: LocationEnforcer | undefined = options.location;
+  // Subject keys depend only on the claims object, which the token cache keeps: compute them once per token.
+  const keysOf = new WeakMap<AccessTokenClaims, string[]>();
+  let authorizationUri = options.authorizationUri;
+
+  const reject = (failure: CheckFailure, scope?: string): Rejection => {
+    const { status, error } = REJECTION_REASONS[failure.reason];
+    const headers: Record<string, string> = {};
+    if (status === 401 || status === 403) {
+      headers['www-authenticate'] = buildBearerChallenge({
+        realm: options.realm,
+        error,
+        errorDescription: error ? headerSafe(failure.description) : undefined,
+        scope,
+      });
+    }
+    if (status === 503) headers['retry-after'] = '5';
+    return {
+      ok: false,
+      status,
+      headers,
+      body: {
+        error: error ?? (status === 503 ? 'temporarily_unavailable' : 'unauthorized'),
+        error_description: failure.description,
+        reason: failure.reason,
+      },
+    };
+  };
+
+  /** A CAE-capable client gets a claims challenge it can answer; any other client a plain invalid_token. */
+  const challenge = async (
+    claims: AccessTokenClaims,
+    failure: CheckFailure,
+    claimsRequest: ClaimsRequest,
+  ): Promise<Rejection> => {
+    if (!tokenHasCapability(claims.xms_cc, CP1)) return reject(failure);
+    authorizationUri ??= await verifier.authorizationEndpoint();
+    const rejection = reject(failure);
+    rejection.headers['www-authenticate'] = buildClaimsChallenge({
+      realm: options.realm,
+      authorizationUri: authorizationUri ?? options.issuer,
+      errorDescription: headerSafe(failure.description),
+      claims: claimsRequest,
+    });
+    rejection.body.error = 'insufficient_claims';
+    return rejection;
+  };
+
+  const revocation = (claims: AccessTokenClaims): Revocation | undefined => {
+    let keys = keysOf.get(claims);
+    if (!keys) {
+      keys = tokenSubjectKeys(claims);
+      keysOf.set(claims, keys);
+    }
+    for (const key of keys) {
+      const disabledSince = store.disabledSince(key);
+      if (disabledSince > 0) {
+        return {
+          reason: 'account_disabled',
+          description: 'the account is disabled',
+          revokedAt: Math.max(disabledSince, store.revokedBefore(key)),
+        };
+      }
+      const revokedBefore = store.revokedBefore(key);
+      // Strictly before: a token issued in the second of the revocation is the fresh one a client fetched.
+      if (claims.iat < revokedBefore) {
+        return key.startsWith('s:')
+          ? { reason: 'session_revoked', description: 'the session was revoked', revokedAt: revokedBefore }
+          : { reason: 'token_revoked', description: 'the token was revoked', revokedAt: revokedBefore };
+      }
+    }
+    return undefined;
+  };
+
+  const permissions = (claims: AccessTokenClaims): { failure: CheckFailure; scope?: string } | undefined => {
+    const { requiredScopes, requiredRoles } = options;
+    if (requiredScopes || requiredRoles) {
+      const scopes = new Set(listClaim(claims.scp ?? claims.scope));
+      const roles = new Set(listClaim(claims.roles));
+      const hasScopes = requiredScopes?.every((s) => scopes.has(s)) ?? false;
+      const hasRoles = requiredRoles?.every((r) => roles.has(r)) ?? false;
+      if (!hasScopes && !hasRoles) {
+        const wanted = [...(requiredScopes ?? []), ...(requiredRoles ?? [])];
+        return {
+          failure: { reason: 'insufficient_scope', description: `requires ${describeRequirement(options)}` },
+          scope: wanted.join(' '),
+        };
+      }
+    }
+    for (const check of options.claimChecks) {
+      const result = check(claims);
+      if (result !== true) {
+        const description = typeof result === 'string' ? result : 'a claim check failed';
+        return { failure: { reason: 'insufficient_scope', description } };
+      }
+    }
+    return undefined;
+  };
+
+  const clientIp = (remoteAddress: string | undefined, headers: RequestHeaders) =>
+    resolveClientIp(remoteAddress, headers, proxies, forwardedHeader);
+
+  return {
+    store,
+    options,
+    clientIp,
+    async verifyRequest(request) {
+      const bearer = extractBearerToken(request.headers, options.maxTokenLength);
+      if (bearer.token === undefined) return reject(bearer.failure);
+      const verified = await verifier.verify(bearer.token);
+      if (!verified.ok) return reject(verified.failure);
+      const { claims } = verified;
+
+      const revoked = revocation(claims);
+      if (revoked) return challenge(claims, revoked, revocationClaims(revoked.revokedAt));
+
+      const ip = request.clientIp ?? clientIp(request.remoteAddress, request.headers);
+      if (location) {
+        const decision = location.check(claims, ip);
+        if (!decision.allowed) {
+          const now = Math.floor(options.now() / 1000);
+          return challenge(
+            claims,
+            { reason: 'location_blocked', description: decision.reason },
+            revocationClaims(now, ip),
+          );
+        }
+      }
+
+      const denied = permissions(claims);
+      if (denied) return reject(denied.failure, denied.scope);
+      return { ok: true, claims, token: bearer.token, clientIp: ip };
+    },
+    async close() {
+      if (ownStore) await store.close();
+    },
+  };
+}
+
+/** Descriptions may come from hooks: keep them printable so the header can always be built. */
+function headerSafe(description: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
+  return description.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, 300);
+}
+
+function listClaim(value: unknown): string[] {
+  if (typeof value === 'string') return value.split(' ').filter(Boolean);
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
+  return [];
+}
+
+function describeRequirement(options: ResolvedResourceOptions): string {
+  const parts: string[] = [];
+  if (options.requiredScopes) parts.push(`scopes ${options.requiredScopes.join(', ')}`);
+  if (options.requiredRoles) parts.push(`roles ${options.requiredRoles.join(', ')}`);
+  return parts.join(' or ');
+}
