@@ -2,10 +2,12 @@ import { OpenCaeError } from '@opencae/protocol';
 import type { Kysely } from 'kysely';
 import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration';
 import * as initial from './migrations/001_initial.js';
+import * as ssf from './migrations/002_ssf.js';
 
 /** Migrations are code, listed here in order; a new one is a new file and a new line. */
 const migrations: Record<string, Migration> = {
   '001_initial': initial,
+  '002_ssf': ssf,
 };
 
 class InCodeMigrationProvider implements MigrationProvider {

@@ -145,6 +145,54 @@ export interface AuditLogTable {
   txn: string | null;
 }
 
+export type SsfDeliveryMethod = 'urn:ietf:rfc:8935' | 'urn:ietf:rfc:8936';
+export type SsfStreamStatus = 'enabled' | 'paused' | 'disabled';
+export type SsfDeliveryState = 'pending' | 'delivered' | 'acknowledged' | 'failed' | 'dead_letter';
+
+export interface SsfStreamsTable {
+  id: string;
+  owner_client_id: string;
+  aud: string;
+  events_requested: Json<string[]> | null;
+  events_delivered: Json<string[]>;
+  delivery_method: SsfDeliveryMethod;
+  endpoint_url: string;
+  authorization_header: string | null;
+  status: Generated<SsfStreamStatus>;
+  status_reason: string | null;
+  min_verification_interval: number;
+  last_verification_at: NullableTimestamp;
+  description: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface SsfStreamSubjectsTable {
+  stream_id: string;
+  subject_key: string;
+  subject: Json<Record<string, unknown>>;
+  mode: 'added' | 'removed';
+  verified: boolean | null;
+  updated_at: Timestamp;
+}
+
+export interface SsfDeliveriesTable {
+  id: Generated<string>;
+  stream_id: string;
+  security_event_id: string;
+  jti: string;
+  event_type: string;
+  control: Generated<boolean>;
+  set_jwt: string;
+  state: Generated<SsfDeliveryState>;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  last_error: string | null;
+  created_at: Timestamp;
+  delivered_at: NullableTimestamp;
+  acked_at: NullableTimestamp;
+}
+
 export interface Database {
   settings: SettingsTable;
   users: UsersTable;
@@ -159,4 +207,7 @@ export interface Database {
   signing_keys: SigningKeysTable;
   security_events: SecurityEventsTable;
   audit_log: AuditLogTable;
+  ssf_streams: SsfStreamsTable;
+  ssf_stream_subjects: SsfStreamSubjectsTable;
+  ssf_deliveries: SsfDeliveriesTable;
 }
