@@ -24,7 +24,9 @@ export {
   resourceOptionsSchema,
 } from './options.js';
 export { REJECTION_REASONS, type RejectionReason } from './reasons.js';
+export { REVOCATION_EVENT_TYPES, revocationChanges } from './revocation/event-changes.js';
 export { MemoryRevocationStore, type MemoryRevocationStoreOptions } from './revocation/memory-store.js';
+export { RedisRevocationStore, type RedisRevocationStoreOptions } from './revocation/redis-store.js';
 export type { RevocationChange, RevocationEntry } from './revocation/revocation-state.js';
 export type { RevocationStore } from './revocation/revocation-store.js';
 export { setSubjectKeys, tokenSubjectKeys } from './revocation/subject-keys.js';
