@@ -1,0 +1,211 @@
+/**
+ * IP range index: which keys (named locations) contain an address, in O(log n) whatever the number of
+ * ranges and however they overlap. All ranges of one family are cut into disjoint segments, each
+ * carrying the (interned) list of keys covering it; a lookup is one binary search.
+ *
+ * This file is kept byte-identical in packages/issuer/src/conditional-access and
+ * packages/resource/src/location-policy (a test checks it) until it moves to @opencae/protocol.
+ */
+import ipaddr from 'ipaddr.js';
+
+export type IpFamily = 4 | 6;
+
+/** An inclusive range of addresses: IPv4 as numbers, IPv6 as bigints. */
+export type IpRange = { family: 4; first: number; last: number } | { family: 6; first: bigint; last: bigint };
+
+export type IpAddressValue = { family: 4; value: number } | { family: 6; value: bigint };
+
+/** Why a range or address text was refused; `message` says exactly what is wrong. */
+export class IpRangeSyntaxError extends Error {
+  readonly code = 'ERR_IP_RANGE_INVALID';
+  constructor(
+    readonly input: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'IpRangeSyntaxError';
+  }
+}
+
+const IPV4_MAX = 0xffffffff;
+const IPV6_MAX = (1n << 128n) - 1n;
+
+function ipv4Value(address: ipaddr.IPv4): number {
+  const [a, b, c, d] = address.octets as [number, number, number, number];
+  return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+}
+
+function ipv6Value(address: ipaddr.IPv6): bigint {
+  let value = 0n;
+  for (const part of address.parts) value = (value << 16n) | BigInt(part);
+  return value;
+}
+
+/**
+ * Parses a client address; IPv4-mapped IPv6 (`::ffff:192.0.2.1`) is the IPv4 address, so a range
+ * written either way matches it. Undefined when the text is not an address (never throws).
+ */
+export function parseIpAddress(text: string): IpAddressValue | undefined {
+  if (typeof text !== 'string' || text.length > 64) return undefined;
+  let address: ipaddr.IPv4 | ipaddr.IPv6;
+  try {
+    // A zone (fe80::1%eth0) names an interface, not a network: the address alone is matched.
+    address = ipaddr.process(text.includes('%') ? text.slice(0, text.indexOf('%')) : text);
+  } catch {
+    return undefined;
+  }
+  return address.kind() === 'ipv4'
+    ? { family: 4, value: ipv4Value(address as ipaddr.IPv4) }
+    : { family: 6, value: ipv6Value(address as ipaddr.IPv6) };
+}
+
+/**
+ * Parses `a.b.c.d/n`, `x:y::/n` or a single address (a /32 or /128). Host bits must be zero, so a
+ * typo such as `10.0.0.1/8` is reported instead of silently widened. IPv4-mapped IPv6 ranges of /96 or
+ * longer become the IPv4 range they denote.
+ */
+export function parseIpRange(input: string): IpRange {
+  const text = typeof input === 'string' ? input.trim() : '';
+  if (text === '' || text.length > 64) throw new IpRangeSyntaxError(String(input), 'empty or too long');
+  const slash = text.indexOf('/');
+  const addressText = slash === -1 ? text : text.slice(0, slash);
+  const bitsText = slash === -1 ? undefined : text.slice(slash + 1);
+  if (!ipaddr.isValid(addressText) || addressText.includes('%')) {
+    throw new IpRangeSyntaxError(text, `"${text}": "${addressText}" is not an IPv4 or IPv6 address`);
+  }
+  let address = ipaddr.parse(addressText);
+  // ipaddr accepts legacy IPv4 forms (0x0a.1, 10.1, 012.0.0.1); ranges must be dotted-quad decimal.
+  if (address.kind() === 'ipv4' && !ipaddr.IPv4.isValidFourPartDecimal(addressText)) {
+    throw new IpRangeSyntaxError(text, `"${text}": write IPv4 addresses as four decimal parts (a.b.c.d)`);
+  }
+  const maxBits = address.kind() === 'ipv4' ? 32 : 128;
+  let bits = maxBits;
+  if (bitsText !== undefined) {
+    if (!/^\d{1,3}$/.test(bitsText) || Number(bitsText) > maxBits) {
+      throw new IpRangeSyntaxError(
+        text,
+        `"${text}": the prefix length must be an integer from 0 to ${maxBits}`,
+      );
+    }
+    bits = Number(bitsText);
+  }
+  if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress() && bits >= 96) {
+    address = (address as ipaddr.IPv6).toIPv4Address();
+    bits -= 96;
+  }
+  if (address.kind() === 'ipv4') {
+    const value = ipv4Value(address as ipaddr.IPv4);
+    const size = 2 ** (32 - bits);
+    if (value % size !== 0) {
+      const network = ipaddr.IPv4.networkAddressFromCIDR(`${address.toString()}/${bits}`);
+      throw new IpRangeSyntaxError(text, `"${text}": host bits are set; did you mean ${network}/${bits}?`);
+    }
+    return { family: 4, first: value, last: value + size - 1 };
+  }
+  const value = ipv6Value(address as ipaddr.IPv6);
+  const hostMask = (1n << BigInt(128 - bits)) - 1n;
+  if ((value & hostMask) !== 0n) {
+    const network = ipaddr.IPv6.networkAddressFromCIDR(`${address.toString()}/${bits}`);
+    throw new IpRangeSyntaxError(text, `"${text}": host bits are set; did you mean ${network}/${bits}?`);
+  }
+  return { family: 6, first: value, last: value | hostMask };
+}
+
+/** Disjoint segments of one family: `starts[i]` begins segment i, which ends where segment i+1 begins. */
+interface SegmentTable<V extends number | bigint> {
+  starts: V[];
+  keys: (readonly string[])[];
+}
+
+const NONE: readonly string[] = Object.freeze([]);
+
+function buildSegments<V extends number | bigint>(
+  ranges: { key: string; first: V; last: V }[],
+  max: V,
+): SegmentTable<V> {
+  const opens = new Map<V, string[]>();
+  const closes = new Map<V, string[]>();
+  for (const { key, first, last } of ranges) {
+    (opens.get(first) ?? opens.set(first, []).get(first)!).push(key);
+    if (last !== max) {
+      const after = (typeof last === 'bigint' ? last + 1n : (last as number) + 1) as V;
+      (closes.get(after) ?? closes.set(after, []).get(after)!).push(key);
+    }
+  }
+  const points = [...new Set<V>([...opens.keys(), ...closes.keys()])].sort((a, b) =>
+    a < b ? -1 : a > b ? 1 : 0,
+  );
+  const counts = new Map<string, number>();
+  const interned = new Map<string, readonly string[]>();
+  const table: SegmentTable<V> = { starts: [], keys: [] };
+  for (const point of points) {
+    for (const key of closes.get(point) ?? []) {
+      const count = counts.get(key)! - 1;
+      if (count === 0) counts.delete(key);
+      else counts.set(key, count);
+    }
+    for (const key of opens.get(point) ?? []) counts.set(key, (counts.get(key) ?? 0) + 1);
+    const active = [...counts.keys()].sort();
+    const id = active.join('\u0000');
+    let keys = interned.get(id);
+    if (!keys) {
+      keys = active.length === 0 ? NONE : Object.freeze(active);
+      interned.set(id, keys);
+    }
+    // Adjacent segments with the same keys are one segment.
+    if (table.keys.length > 0 && table.keys[table.keys.length - 1] === keys) continue;
+    table.starts.push(point);
+    table.keys.push(keys);
+  }
+  return table;
+}
+
+function findSegment<V extends number | bigint>(table: SegmentTable<V>, value: V): readonly string[] {
+  const { starts } = table;
+  let low = 0;
+  let high = starts.length - 1;
+  let found = -1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    if (starts[middle]! <= value) {
+      found = middle;
+      low = middle + 1;
+    } else {
+      high = middle - 1;
+    }
+  }
+  return found === -1 ? NONE : table.keys[found]!;
+}
+
+export class IpRangeIndex {
+  readonly #v4: SegmentTable<number>;
+  readonly #v6: SegmentTable<bigint>;
+  /** How many ranges were indexed. */
+  readonly size: number;
+
+  private constructor(v4: SegmentTable<number>, v6: SegmentTable<bigint>, size: number) {
+    this.#v4 = v4;
+    this.#v6 = v6;
+    this.size = size;
+  }
+
+  /** Indexes each key's ranges. Ranges may overlap, within one key and across keys. */
+  static build(entries: Iterable<{ key: string; ranges: Iterable<IpRange> }>): IpRangeIndex {
+    const v4: { key: string; first: number; last: number }[] = [];
+    const v6: { key: string; first: bigint; last: bigint }[] = [];
+    for (const { key, ranges } of entries) {
+      for (const range of ranges) {
+        if (range.family === 4) v4.push({ key, first: range.first, last: range.last });
+        else v6.push({ key, first: range.first, last: range.last });
+      }
+    }
+    return new IpRangeIndex(buildSegments(v4, IPV4_MAX), buildSegments(v6, IPV6_MAX), v4.length + v6.length);
+  }
+
+  /** The keys whose ranges contain the address, sorted; empty for an unparsable address. */
+  lookup(address: string | IpAddressValue): readonly string[] {
+    const parsed = typeof address === 'string' ? parseIpAddress(address) : address;
+    if (!parsed) return NONE;
+    return parsed.family === 4 ? findSegment(this.#v4, parsed.value) : findSegment(this.#v6, parsed.value);
+  }
+}
