@@ -34,7 +34,8 @@ export async function toIssuerError(error: unknown): Promise<unknown> {
   }
   if (error instanceof oauth.OperationProcessingError) {
     const response = error.cause instanceof Response ? error.cause : undefined;
-    if (error.code === oauth.RESPONSE_IS_NOT_CONFORM && response) {
+    // An error status without an OAuth error body (an HTML error page, an empty 503…).
+    if (response && !response.ok) {
       if (response.status >= 500 || response.status === 429) {
         return new IssuerUnavailableError(`the issuer answered HTTP ${response.status}`, response.status, {
           cause: error,
