@@ -149,6 +149,13 @@ describe('parseWwwAuthenticate', () => {
     ]);
   });
 
+  it('keeps a __proto__ parameter as data', () => {
+    const [challenge] = parseWwwAuthenticate('Bearer __proto__="x", realm="r"');
+    expect(Object.getPrototypeOf(challenge!.params)).toBe(Object.prototype);
+    expect(Object.hasOwn(challenge!.params, '__proto__')).toBe(true);
+    expect(challenge!.params.realm).toBe('r');
+  });
+
   it('takes an unterminated quoted string to the end', () => {
     expect(parseWwwAuthenticate('Bearer realm="abc, error=x')).toEqual([
       { scheme: 'Bearer', params: { realm: 'abc, error=x' } },
