@@ -1,0 +1,63 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import { z } from 'zod';
+import type { ResourceGuard } from '../guard.js';
+import type { ResourceOptions } from '../options.js';
+import { parseOptions } from '../options.js';
+import { type CaeAuth, rejectionHeaders, toGuard } from './shared.js';
+
+export type { CaeAuth } from './shared.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the OpenCAE hook on every request it lets through; null before (or on unprotected routes). */
+    auth: CaeAuth | null;
+  }
+  interface FastifyInstance {
+    /** The OpenCAE check as an onRequest hook, for routes protected one by one (`global: false`). */
+    caeAuthenticate: onRequestAsyncHookHandler;
+  }
+}
+
+export type CaeFastifyOptions = (ResourceOptions | { guard: ResourceGuard }) & {
+  /** Protect every route of the scope the plugin is registered in (default), or only routes using `caeAuthenticate`. */
+  global?: boolean;
+};
+
+const pluginOptionsSchema = z.looseObject({ global: z.boolean().default(true) });
+
+/**
+ * Fastify plugin: `await app.register(caeFastify, { issuer, audience })`, then `request.auth!.claims`.
+ * Like a `fastify-plugin`, it is not encapsulated: its hook covers the scope it is registered in.
+ */
+export async function caeFastify(fastify: FastifyInstance, options: CaeFastifyOptions): Promise<void> {
+  const { global } = parseOptions(pluginOptionsSchema, options, 'Fastify plugin');
+  const { global: _global, ...rest } = options as CaeFastifyOptions & Record<string, unknown>;
+  const ownGuard = !('guard' in rest);
+  const guard = toGuard('guard' in rest ? (rest.guard as ResourceGuard) : (rest as ResourceOptions));
+
+  const authenticate = async (request: FastifyRequest, reply: FastifyReply) => {
+    const decision = await guard.verifyRequest({
+      headers: request.headers,
+      remoteAddress: request.raw.socket.remoteAddress,
+    });
+    if (decision.ok) {
+      request.auth = { claims: decision.claims, token: decision.token, clientIp: decision.clientIp };
+      return;
+    }
+    return reply
+      .code(decision.status)
+      .headers(rejectionHeaders(decision))
+      .send(JSON.stringify(decision.body));
+  };
+
+  fastify.decorateRequest('auth', null);
+  fastify.decorate('caeAuthenticate', authenticate);
+  if (global) fastify.addHook('onRequest', authenticate);
+  if (ownGuard) fastify.addHook('onClose', () => guard.close());
+}
+
+// What fastify-plugin does: register into the parent scope instead of a new encapsulated one.
+Object.assign(caeFastify, {
+  [Symbol.for('skip-override')]: true,
+  [Symbol.for('fastify.display-name')]: '@opencae/resource',
+});
