@@ -18,7 +18,9 @@ export class Authority {
     this.#transport = transport;
     if (metadata) {
       if (metadata.issuer !== issuer.href && metadata.issuer !== issuer.href.replace(/\/$/, '')) {
-        throw new DiscoveryError(`metadata.issuer "${metadata.issuer}" is not the configured issuer ${issuer.href}`);
+        throw new DiscoveryError(
+          `metadata.issuer "${metadata.issuer}" is not the configured issuer ${issuer.href}`,
+        );
       }
       this.#metadata = metadata;
     }

@@ -62,7 +62,9 @@ export function validateCallback(
   expectedState: string,
 ): URLSearchParams {
   const parameters =
-    callback instanceof URLSearchParams ? callback : new URL(callback, 'http://callback.invalid').searchParams;
+    callback instanceof URLSearchParams
+      ? callback
+      : new URL(callback, 'http://callback.invalid').searchParams;
   try {
     return oauth.validateAuthResponse(as, client, parameters, expectedState);
   } catch (error) {

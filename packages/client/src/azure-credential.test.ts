@@ -8,7 +8,13 @@ function setup() {
   const issuer = new FakeIssuer(clock);
   issuer.expiresIn = 86_400;
   issuer.refreshIn = 43_200;
-  const client = new OpenCaeClient({ issuer: ISSUER, clientId: 'app', clientSecret: 's', fetch: issuer.fetch, clock });
+  const client = new OpenCaeClient({
+    issuer: ISSUER,
+    clientId: 'app',
+    clientSecret: 's',
+    fetch: issuer.fetch,
+    clock,
+  });
   return { clock, issuer, client };
 }
 

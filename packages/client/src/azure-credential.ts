@@ -31,6 +31,7 @@ export function azureClaims(value: string | undefined): ClaimsRequest | undefine
   if (value === undefined || value.trim() === '') return undefined;
   if (value.trim().startsWith('{')) return parseClaimsRequest(value);
   const claims = decodeClaims(value);
-  if (!claims) throw new ClaimsRequestError('ERR_CLAIMS_MALFORMED', 'options.claims is not base64-encoded JSON');
+  if (!claims)
+    throw new ClaimsRequestError('ERR_CLAIMS_MALFORMED', 'options.claims is not base64-encoded JSON');
   return claims;
 }

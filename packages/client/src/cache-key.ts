@@ -23,8 +23,17 @@ export function accessTokenKey(o: {
 }): string {
   const scopes = o.scopes.filter((s) => !OIDC_SCOPES.has(s.toLowerCase())).sort();
   const resources = [...o.resources].sort();
-  const claims = o.claims === undefined ? '-' : createHash('sha256').update(canonicalJson(o.claims)).digest('base64url');
-  return ['at', o.authority, o.clientId, o.account ?? 'app', scopes.join(' '), resources.join(' '), claims].join('|');
+  const claims =
+    o.claims === undefined ? '-' : createHash('sha256').update(canonicalJson(o.claims)).digest('base64url');
+  return [
+    'at',
+    o.authority,
+    o.clientId,
+    o.account ?? 'app',
+    scopes.join(' '),
+    resources.join(' '),
+    claims,
+  ].join('|');
 }
 
 export function accountKey(authority: string, clientId: string): string {

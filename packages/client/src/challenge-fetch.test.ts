@@ -1,7 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { buildBearerChallenge, buildClaimsChallenge, revocationClaims } from '@opencae/protocol';
 import { describe, expect, it } from 'vitest';
-import { API, bearerOf, FakeClock, FakeIssuer, ISSUER, oauthError, type RecordedRequest } from '../test/fake-issuer.js';
+import {
+  API,
+  bearerOf,
+  FakeClock,
+  FakeIssuer,
+  ISSUER,
+  oauthError,
+  type RecordedRequest,
+} from '../test/fake-issuer.js';
 import { ClaimsChallengeRefusedError, OpenCaeClient, type OpenCaeClientOptions } from './index.js';
 
 interface FixtureCase {
@@ -10,7 +18,9 @@ interface FixtureCase {
   expect: { isCaeChallenge: boolean; claims?: Record<string, unknown> };
 }
 const fixtures = (
-  JSON.parse(readFileSync(new URL('../../../../shared/fixtures/challenges.json', import.meta.url), 'utf8')) as {
+  JSON.parse(
+    readFileSync(new URL('../../../../shared/fixtures/challenges.json', import.meta.url), 'utf8'),
+  ) as {
     cases: FixtureCase[];
   }
 ).cases;
@@ -88,7 +98,8 @@ describe('challenge handling', () => {
 
   it('retries once: a second challenge is returned to the caller, never looped', async () => {
     const { issuer, client } = setup();
-    issuer.apiResponder = () => new Response('no', { status: 401, headers: { 'www-authenticate': CHALLENGE } });
+    issuer.apiResponder = () =>
+      new Response('no', { status: 401, headers: { 'www-authenticate': CHALLENGE } });
     const response = await client.fetch(`${API}/orders`);
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toBe(CHALLENGE);
@@ -151,7 +162,8 @@ describe('challenge handling', () => {
 
   it('a challenge for a token that is not CAE-capable is returned as is', async () => {
     const { issuer, client } = setup();
-    issuer.tokenResponder = (form) => issuer.issue(new URLSearchParams({ ...Object.fromEntries(form), claims: '' }));
+    issuer.tokenResponder = (form) =>
+      issuer.issue(new URLSearchParams({ ...Object.fromEntries(form), claims: '' }));
     rejectFirstToken(issuer, CHALLENGE);
     expect((await client.fetch(`${API}/orders`)).status).toBe(401);
     expect(issuer.tokenRequests).toHaveLength(1);

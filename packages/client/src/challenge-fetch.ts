@@ -16,7 +16,11 @@ export interface ChallengeTokenSource {
   /** The current token (cached or acquired). */
   token(signal: AbortSignal | undefined): Promise<AccessToken>;
   /** A new token satisfying the challenge; rejects with TokenRequestError when the issuer refuses. */
-  answer(challenge: ClaimsChallenge, rejected: AccessToken, signal: AbortSignal | undefined): Promise<AccessToken>;
+  answer(
+    challenge: ClaimsChallenge,
+    rejected: AccessToken,
+    signal: AbortSignal | undefined,
+  ): Promise<AccessToken>;
 }
 
 export async function fetchAnsweringChallenges(

@@ -21,7 +21,8 @@ export function clientAuthentication(o: ClientCredentialOptions): {
   auth: oauth.ClientAuth;
 } {
   const method: ClientAuthenticationMethod =
-    o.clientAuthentication ?? (o.privateKey ? 'private_key_jwt' : o.clientSecret ? 'client_secret_basic' : 'none');
+    o.clientAuthentication ??
+    (o.privateKey ? 'private_key_jwt' : o.clientSecret ? 'client_secret_basic' : 'none');
   switch (method) {
     case 'client_secret_basic':
     case 'client_secret_post': {
@@ -37,6 +38,9 @@ export function clientAuthentication(o: ClientCredentialOptions): {
     case 'none':
       return { method, auth: oauth.None() };
     default:
-      throw new ClientConfigError('ERR_CLIENT_CONFIG', `unknown client authentication method "${method as string}"`);
+      throw new ClientConfigError(
+        'ERR_CLIENT_CONFIG',
+        `unknown client authentication method "${method as string}"`,
+      );
   }
 }

@@ -4,9 +4,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
-  CP1,
   type ClaimsChallenge,
   type ClaimsRequest,
+  CP1,
   mergeClaims,
   parseClaimsChallenge,
 } from '@opencae/protocol';
@@ -20,14 +20,24 @@ import {
   buildAuthorizationRequest,
   validateCallback,
 } from './authorization-code.js';
-import { type AzureAccessToken, azureClaims, type GetTokenOptions, type TokenCredential } from './azure-credential.js';
+import {
+  type AzureAccessToken,
+  azureClaims,
+  type GetTokenOptions,
+  type TokenCredential,
+} from './azure-credential.js';
 import { accessTokenKey, accountKey, normalizeList } from './cache-key.js';
 import { fetchAnsweringChallenges } from './challenge-fetch.js';
 import { type ClientCredentialOptions, clientAuthentication } from './client-authentication.js';
 import { type Clock, systemClock } from './clock.js';
 import { type DeviceSignIn, pollDeviceCode } from './device-code.js';
 import { ClientConfigError, NotSignedInError, TokenRequestError } from './errors.js';
-import { DEFAULT_MAX_ISSUER_RESPONSE_BYTES, type FetchLike, type IssuerTransport, isLoopback } from './issuer-transport.js';
+import {
+  DEFAULT_MAX_ISSUER_RESPONSE_BYTES,
+  type FetchLike,
+  type IssuerTransport,
+  isLoopback,
+} from './issuer-transport.js';
 import { DEFAULT_EXPIRY_SKEW_MS, DEFAULT_REFRESH_FRACTION, type LifetimePolicy } from './lifetime.js';
 import { DEFAULT_MAX_REPLAY_BODY_BYTES } from './replayable-request.js';
 import { MemoryTokenStore } from './stores/memory-store.js';
@@ -128,7 +138,9 @@ export class OpenCaeClient implements TokenCredential {
     const policy: LifetimePolicy = {
       refreshFraction,
       expirySkewMs:
-        options.expirySkewSeconds === undefined ? DEFAULT_EXPIRY_SKEW_MS : Math.max(0, options.expirySkewSeconds) * 1000,
+        options.expirySkewSeconds === undefined
+          ? DEFAULT_EXPIRY_SKEW_MS
+          : Math.max(0, options.expirySkewSeconds) * 1000,
     };
     this.#options = options;
     this.clientId = options.clientId;
@@ -141,7 +153,10 @@ export class OpenCaeClient implements TokenCredential {
     const { method, auth } = clientAuthentication(options);
     this.flow = options.flow ?? (method === 'none' ? 'user' : 'client_credentials');
     if (this.flow === 'client_credentials' && method === 'none') {
-      throw new ClientConfigError('ERR_CLIENT_CONFIG', 'the client_credentials flow needs clientSecret or privateKey');
+      throw new ClientConfigError(
+        'ERR_CLIENT_CONFIG',
+        'the client_credentials flow needs clientSecret or privateKey',
+      );
     }
     const transport: IssuerTransport = {
       fetch: this.#fetch,
@@ -185,7 +200,10 @@ export class OpenCaeClient implements TokenCredential {
    * capabilities, and the new token replaces the cached one. Rejects with TokenRequestError if the
    * issuer refuses.
    */
-  async answerChallenge(challenge: ClaimsChallenge | string, options: TokenOptions = {}): Promise<AccessToken> {
+  async answerChallenge(
+    challenge: ClaimsChallenge | string,
+    options: TokenOptions = {},
+  ): Promise<AccessToken> {
     const parsed = typeof challenge === 'string' ? parseClaimsChallenge(challenge) : challenge;
     if (!parsed) throw new ClientConfigError('ERR_CLIENT_CONFIG', 'the header carries no claims challenge');
     return this.#renew(await this.#resolve(options), parsed.claims, undefined, options.signal);
@@ -195,7 +213,11 @@ export class OpenCaeClient implements TokenCredential {
    * fetch with `Authorization: Bearer …`; a CAE claims challenge is answered once (see docs/client.md).
    * Throws ClaimsChallengeRefusedError when the issuer refuses the new token.
    */
-  async fetch(input: string | URL | Request, init?: RequestInit, options: TokenOptions = {}): Promise<Response> {
+  async fetch(
+    input: string | URL | Request,
+    init?: RequestInit,
+    options: TokenOptions = {},
+  ): Promise<Response> {
     const request = await this.#resolve(options);
     return fetchAnsweringChallenges(
       {
@@ -267,7 +289,10 @@ export class OpenCaeClient implements TokenCredential {
   async startDeviceSignIn(options: TokenOptions = {}): Promise<DeviceSignIn> {
     const request = this.#tokenRequest(options, { withOidcScopes: true });
     const started = this.#clock.now();
-    const authorization = await this.#endpoint.deviceAuthorization({ ...request, signal: this.#issuerSignal() });
+    const authorization = await this.#endpoint.deviceAuthorization({
+      ...request,
+      signal: this.#issuerSignal(),
+    });
     const expiresAt = started + authorization.expires_in * 1000;
     return {
       userCode: authorization.user_code,
@@ -278,7 +303,10 @@ export class OpenCaeClient implements TokenCredential {
         const grant = await pollDeviceCode(
           { intervalSeconds: authorization.interval ?? 5, expiresAt, clock: this.#clock, signal },
           () =>
-            this.#endpoint.deviceCode(authorization.device_code, { ...request, signal: this.#issuerSignal() }),
+            this.#endpoint.deviceCode(authorization.device_code, {
+              ...request,
+              signal: this.#issuerSignal(),
+            }),
         );
         return this.#signedIn(grant, options);
       },
@@ -294,7 +322,10 @@ export class OpenCaeClient implements TokenCredential {
     if (!grant.refreshToken) {
       throw new NotSignedInError('the issuer returned no refresh token; request the offline_access scope');
     }
-    const account: Account = { id: idTokenSubject(grant.idToken) ?? randomUUID(), refreshToken: grant.refreshToken };
+    const account: Account = {
+      id: idTokenSubject(grant.idToken) ?? randomUUID(),
+      refreshToken: grant.refreshToken,
+    };
     await this.#withAccountLock(() => this.#accounts.set(account, grant.refreshTokenExpiresIn));
     const request = await this.#resolve(options);
     return this.#cache.get(request.key, async () => grant.accessToken);
@@ -315,7 +346,10 @@ export class OpenCaeClient implements TokenCredential {
   async #resolve(options: TokenOptions): Promise<ResolvedRequest> {
     const request = this.#tokenRequest(options, { withOidcScopes: false });
     if (request.scopes.length === 0 && request.resources.length === 0 && this.flow === 'client_credentials') {
-      throw new ClientConfigError('ERR_CLIENT_CONFIG', 'no scopes or resource: set them on the client or the call');
+      throw new ClientConfigError(
+        'ERR_CLIENT_CONFIG',
+        'no scopes or resource: set them on the client or the call',
+      );
     }
     const account = this.flow === 'user' ? await this.#accounts.get() : undefined;
     const key = accessTokenKey({
@@ -345,7 +379,8 @@ export class OpenCaeClient implements TokenCredential {
       );
     } catch (error) {
       // The issuer will not renew it: stop sending the rejected token.
-      if (error instanceof TokenRequestError && rejected) await this.#cache.evict(request.key, rejected.token);
+      if (error instanceof TokenRequestError && rejected)
+        await this.#cache.evict(request.key, rejected.token);
       throw error;
     }
   }
@@ -366,17 +401,23 @@ export class OpenCaeClient implements TokenCredential {
     return this.#withAccountLock(async () => {
       const account = await this.#accounts.get();
       if (!account || (request.account && account.id !== request.account.id)) {
-        throw new NotSignedInError('no signed-in account: sign in with the authorization code or device flow');
+        throw new NotSignedInError(
+          'no signed-in account: sign in with the authorization code or device flow',
+        );
       }
       try {
         const grant = await this.#endpoint.refreshToken(account.refreshToken, tokenRequest);
         if (grant.refreshToken && grant.refreshToken !== account.refreshToken) {
-          await this.#accounts.set({ ...account, refreshToken: grant.refreshToken }, grant.refreshTokenExpiresIn);
+          await this.#accounts.set(
+            { ...account, refreshToken: grant.refreshToken },
+            grant.refreshTokenExpiresIn,
+          );
         }
         return grant.accessToken;
       } catch (error) {
         // The session is gone (revoked, expired): forget it so the app asks the user to sign in again.
-        if (error instanceof TokenRequestError && error.error === 'invalid_grant') await this.#accounts.delete();
+        if (error instanceof TokenRequestError && error.error === 'invalid_grant')
+          await this.#accounts.delete();
         throw error;
       }
     });

@@ -1,8 +1,9 @@
 /**
  * Errors the client SDK throws. Callers switch on `code` (stable), never on the message.
  */
-import { OpenCaeError } from '@opencae/protocol';
+
 import type { ClaimsChallenge } from '@opencae/protocol';
+import { OpenCaeError } from '@opencae/protocol';
 
 /** The options given to the client (or to one call) cannot work. */
 export class ClientConfigError extends OpenCaeError {
@@ -43,7 +44,10 @@ export class TokenRequestError extends OpenCaeError {
   readonly errorUri: string | undefined;
   readonly status: number;
 
-  constructor(o: { error: string; errorDescription?: string; errorUri?: string; status: number }, options?: ErrorOptions) {
+  constructor(
+    o: { error: string; errorDescription?: string; errorUri?: string; status: number },
+    options?: ErrorOptions,
+  ) {
     super(
       'ERR_TOKEN_REQUEST_REJECTED',
       `the issuer refused the token request: ${o.error}${o.errorDescription ? ` (${o.errorDescription})` : ''}`,
@@ -82,7 +86,11 @@ export class AuthorizationFailedError extends OpenCaeError {
   readonly error: string | undefined;
   readonly errorDescription: string | undefined;
 
-  constructor(message: string, o: { error?: string; errorDescription?: string } = {}, options?: ErrorOptions) {
+  constructor(
+    message: string,
+    o: { error?: string; errorDescription?: string } = {},
+    options?: ErrorOptions,
+  ) {
     super('ERR_AUTHORIZATION_FAILED', message, options);
     this.error = o.error;
     this.errorDescription = o.errorDescription;

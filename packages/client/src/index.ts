@@ -1,7 +1,7 @@
 export type { AccessToken } from './access-token.js';
 export type { AuthorizationRequest, AuthorizationUrlOptions } from './authorization-code.js';
 export type { AzureAccessToken, GetTokenOptions, TokenCredential } from './azure-credential.js';
-export { type OpenCaeClientOptions, OpenCaeClient, type TokenOptions } from './client.js';
+export { OpenCaeClient, type OpenCaeClientOptions, type TokenOptions } from './client.js';
 export type { ClientAuthenticationMethod } from './client-authentication.js';
 export { type Clock, systemClock } from './clock.js';
 export type { DeviceSignIn } from './device-code.js';

@@ -7,7 +7,8 @@ import { IssuerUnavailableError, TokenRequestError, TokenResponseError } from '.
 
 export async function toIssuerError(error: unknown): Promise<unknown> {
   if (error instanceof OpenCaeError) return error;
-  if (error instanceof DOMException && (error.name === 'AbortError' || error.name === 'TimeoutError')) return error;
+  if (error instanceof DOMException && (error.name === 'AbortError' || error.name === 'TimeoutError'))
+    return error;
   if (error instanceof oauth.ResponseBodyError) {
     return new TokenRequestError(
       {

@@ -64,5 +64,9 @@ export async function readBounded(response: Response, limit: number): Promise<Re
     }
   }
   const body = response.status === 204 || response.status === 304 ? null : Buffer.concat(chunks);
-  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  return new Response(body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
 }

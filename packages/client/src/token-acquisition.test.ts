@@ -30,7 +30,9 @@ describe('discovery', () => {
   it('falls back to RFC 8414 metadata when there is no OIDC configuration', async () => {
     const { issuer, client } = setup();
     issuer.discoveryResponder = (url) =>
-      url.pathname === '/.well-known/oauth-authorization-server' ? json(issuer.metadata) : new Response('', { status: 404 });
+      url.pathname === '/.well-known/oauth-authorization-server'
+        ? json(issuer.metadata)
+        : new Response('', { status: 404 });
     await client.getAccessToken();
     expect(issuer.tokenRequests).toHaveLength(1);
   });
@@ -44,10 +46,12 @@ describe('discovery', () => {
   });
 
   it('refuses plain http to a non-loopback issuer, allows it for localhost', () => {
-    expect(() => new OpenCaeClient({ issuer: 'http://issuer.test', clientId: 'c', clientSecret: 's' })).toThrow(
-      expect.objectContaining({ code: 'ERR_CLIENT_CONFIG' }),
-    );
-    expect(() => new OpenCaeClient({ issuer: 'http://127.0.0.1:3000', clientId: 'c', clientSecret: 's' })).not.toThrow();
+    expect(
+      () => new OpenCaeClient({ issuer: 'http://issuer.test', clientId: 'c', clientSecret: 's' }),
+    ).toThrow(expect.objectContaining({ code: 'ERR_CLIENT_CONFIG' }));
+    expect(
+      () => new OpenCaeClient({ issuer: 'http://127.0.0.1:3000', clientId: 'c', clientSecret: 's' }),
+    ).not.toThrow();
   });
 });
 
@@ -92,7 +96,10 @@ describe('client credentials', () => {
 
   it('sends Entra-style scopes and RFC 8707 resource indicators', async () => {
     const { issuer, client } = setup({ scopes: undefined });
-    await client.getAccessToken({ scopes: ['api://x/.default'], resource: ['https://a.test', 'https://b.test'] });
+    await client.getAccessToken({
+      scopes: ['api://x/.default'],
+      resource: ['https://a.test', 'https://b.test'],
+    });
     const form = issuer.tokenRequests[0]!.form!;
     expect(form.get('scope')).toBe('api://x/.default');
     expect(form.getAll('resource')).toEqual(['https://a.test', 'https://b.test']);
@@ -129,7 +136,8 @@ describe('capabilities in the claims parameter', () => {
 
   it('marks a token without xms_cc as not CAE-capable even when cp1 was declared', async () => {
     const { issuer, client } = setup();
-    issuer.tokenResponder = (form) => issuer.issue(new URLSearchParams({ ...Object.fromEntries(form), claims: '' }));
+    issuer.tokenResponder = (form) =>
+      issuer.issue(new URLSearchParams({ ...Object.fromEntries(form), claims: '' }));
     expect((await client.getAccessToken()).caeCapable).toBe(false);
   });
 });
@@ -169,7 +177,10 @@ describe('authorization code + PKCE and refresh tokens', () => {
 
   it('exchanges the code, then refreshes with rotation, storing each new refresh token', async () => {
     const { issuer, client } = userSetup();
-    const auth = await client.authorizationUrl({ redirectUri: 'https://app.test/cb', scopes: 'api://orders/read' });
+    const auth = await client.authorizationUrl({
+      redirectUri: 'https://app.test/cb',
+      scopes: 'api://orders/read',
+    });
     await expect(client.getAccessToken()).rejects.toMatchObject({ code: 'ERR_NOT_SIGNED_IN' });
     const first = await client.signInWithAuthorizationCode({
       callback: `https://app.test/cb?code=c0de&state=${auth.state}`,
@@ -189,7 +200,9 @@ describe('authorization code + PKCE and refresh tokens', () => {
     expect(refreshes.map((f) => f.get('grant_type'))).toEqual(['refresh_token', 'refresh_token']);
     expect(refreshes.map((f) => f.get('refresh_token'))).toEqual(['rt-1', 'rt-2']);
     expect(refreshes[0]!.get('scope')).toBe('api://billing/read');
-    expect(JSON.parse(refreshes[0]!.get('claims')!)).toEqual({ access_token: { xms_cc: { values: ['cp1'] } } });
+    expect(JSON.parse(refreshes[0]!.get('claims')!)).toEqual({
+      access_token: { xms_cc: { values: ['cp1'] } },
+    });
   });
 
   it('serializes concurrent refresh grants so a rotated refresh token is never presented twice', async () => {
@@ -253,11 +266,15 @@ describe('device authorization grant', () => {
     expect(signIn.userCode).toBe('ABCD-EFGH');
     expect(signIn.verificationUri).toBe(`${ISSUER}/device/verify`);
     const device = issuer.requests.find((r) => r.url.pathname === '/device')!;
-    expect(JSON.parse(device.form!.get('claims')!)).toEqual({ access_token: { xms_cc: { values: ['cp1'] } } });
+    expect(JSON.parse(device.form!.get('claims')!)).toEqual({
+      access_token: { xms_cc: { values: ['cp1'] } },
+    });
     const token = await signIn.complete();
     expect(token.tokenType).toBe('Bearer');
     expect(polledAt.map((t) => (t - started) / 1000)).toEqual([5, 10, 20, 30]);
-    expect(issuer.tokenRequests.at(-1)!.form!.get('grant_type')).toBe('urn:ietf:params:oauth:grant-type:device_code');
+    expect(issuer.tokenRequests.at(-1)!.form!.get('grant_type')).toBe(
+      'urn:ietf:params:oauth:grant-type:device_code',
+    );
     // the device sign-in left a usable account
     issuer.tokenResponder = (form) => issuer.issue(form);
     await client.getAccessToken({ scopes: 'other' });
@@ -268,13 +285,18 @@ describe('device authorization grant', () => {
     const { issuer, client } = setup({ clientSecret: undefined, flow: 'user' });
     issuer.tokenResponder = () => oauthError('access_denied');
     const signIn = await client.startDeviceSignIn({ scopes: 'x' });
-    await expect(signIn.complete()).rejects.toMatchObject({ code: 'ERR_TOKEN_REQUEST_REJECTED', error: 'access_denied' });
+    await expect(signIn.complete()).rejects.toMatchObject({
+      code: 'ERR_TOKEN_REQUEST_REJECTED',
+      error: 'access_denied',
+    });
   });
 
   it('says so when the issuer does not offer it', async () => {
     const { issuer, client } = setup({ clientSecret: undefined, flow: 'user' });
     delete issuer.metadata.device_authorization_endpoint;
-    await expect(client.startDeviceSignIn({ scopes: 'x' })).rejects.toMatchObject({ code: 'ERR_GRANT_UNSUPPORTED' });
+    await expect(client.startDeviceSignIn({ scopes: 'x' })).rejects.toMatchObject({
+      code: 'ERR_GRANT_UNSUPPORTED',
+    });
   });
 });
 

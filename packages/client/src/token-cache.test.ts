@@ -44,7 +44,10 @@ describe('single-flight', () => {
       client.getAccessToken({ scopes: 'a b' }),
       client.getAccessToken({ scopes: ['b', 'a'] }),
       client.getAccessToken({ scopes: 'a', resource: 'https://r.test' }),
-      client.getAccessToken({ scopes: 'a', claims: { access_token: { acrs: { essential: true, value: 'c1' } } } }),
+      client.getAccessToken({
+        scopes: 'a',
+        claims: { access_token: { acrs: { essential: true, value: 'c1' } } },
+      }),
     ]);
     expect(issuer.tokenRequests).toHaveLength(3);
   });
@@ -116,7 +119,9 @@ describe('proactive refresh', () => {
   });
 
   it('a failed background refresh keeps the valid token and retries with exponential backoff', async () => {
-    const { issuer, client, clock, backgroundErrors } = setup({ backoff: { initialMs: 10_000, maxMs: 40_000 } });
+    const { issuer, client, clock, backgroundErrors } = setup({
+      backoff: { initialMs: 10_000, maxMs: 40_000 },
+    });
     issuer.expiresIn = 3600;
     const first = await client.getAccessToken();
     issuer.tokenResponder = () => new Response('down', { status: 503 });

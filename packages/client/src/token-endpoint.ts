@@ -3,7 +3,13 @@
  * parameter with the client's capabilities merged in (as MSAL does, on every grant), and every
  * failure comes out as one of the SDK's typed errors.
  */
-import { CLAIMS_MAX_LENGTH, type ClaimsRequest, ClaimsRequestError, mergeClaims, withCapabilities } from '@opencae/protocol';
+import {
+  CLAIMS_MAX_LENGTH,
+  type ClaimsRequest,
+  ClaimsRequestError,
+  mergeClaims,
+  withCapabilities,
+} from '@opencae/protocol';
 import * as oauth from 'oauth4webapi';
 import type { Authority } from './authority.js';
 import type { Clock } from './clock.js';
@@ -25,12 +31,18 @@ export interface TokenRequest {
 }
 
 /** The `claims` parameter value: the request's claims with the capabilities merged in, or undefined if empty. */
-export function claimsParameter(claims: ClaimsRequest | undefined, capabilities: readonly string[]): string | undefined {
+export function claimsParameter(
+  claims: ClaimsRequest | undefined,
+  capabilities: readonly string[],
+): string | undefined {
   const merged = withCapabilities(mergeClaims(claims), capabilities);
   if (Object.keys(merged).length === 0) return undefined;
   const json = JSON.stringify(merged);
   if (json.length > CLAIMS_MAX_LENGTH) {
-    throw new ClaimsRequestError('ERR_CLAIMS_TOO_LARGE', `the claims parameter exceeds ${CLAIMS_MAX_LENGTH} characters`);
+    throw new ClaimsRequestError(
+      'ERR_CLAIMS_TOO_LARGE',
+      `the claims parameter exceeds ${CLAIMS_MAX_LENGTH} characters`,
+    );
   }
   return json;
 }
@@ -125,21 +137,33 @@ export class TokenEndpoint {
 
   deviceCode(deviceCode: string, request: TokenRequest): Promise<TokenGrant> {
     return this.#grant(request, async (as, options) => {
-      const response = await oauth.deviceCodeGrantRequest(as, this.client, this.clientAuth, deviceCode, options);
+      const response = await oauth.deviceCodeGrantRequest(
+        as,
+        this.client,
+        this.clientAuth,
+        deviceCode,
+        options,
+      );
       return oauth.processDeviceCodeResponse(as, this.client, response);
     });
   }
 
   async #grant(
     request: TokenRequest,
-    send: (as: oauth.AuthorizationServer, options: oauth.TokenEndpointRequestOptions) => Promise<oauth.TokenEndpointResponse>,
+    send: (
+      as: oauth.AuthorizationServer,
+      options: oauth.TokenEndpointRequestOptions,
+    ) => Promise<oauth.TokenEndpointResponse>,
   ): Promise<TokenGrant> {
     const as = await this.authority.metadata(request.signal);
     // The lifetime counts from when the request left, never from when the answer arrived.
     const now = this.clock.now();
     let response: oauth.TokenEndpointResponse;
     try {
-      response = await send(as, httpOptions(this.transport, request.signal) as oauth.TokenEndpointRequestOptions);
+      response = await send(
+        as,
+        httpOptions(this.transport, request.signal) as oauth.TokenEndpointRequestOptions,
+      );
     } catch (error) {
       throw await toIssuerError(error);
     }

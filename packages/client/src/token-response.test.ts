@@ -22,11 +22,15 @@ const invalid = { code: 'ERR_TOKEN_RESPONSE_INVALID' };
 
 describe('malformed token responses', () => {
   it('missing access_token', async () => {
-    await expect(setup(() => json({ token_type: 'Bearer', expires_in: 3600 }))).rejects.toMatchObject(invalid);
+    await expect(setup(() => json({ token_type: 'Bearer', expires_in: 3600 }))).rejects.toMatchObject(
+      invalid,
+    );
   });
 
   it('access_token that is not a string', async () => {
-    await expect(setup(() => json({ access_token: 42, token_type: 'Bearer' }))).rejects.toMatchObject(invalid);
+    await expect(setup(() => json({ access_token: 42, token_type: 'Bearer' }))).rejects.toMatchObject(
+      invalid,
+    );
   });
 
   it('missing token_type', async () => {
@@ -34,17 +38,21 @@ describe('malformed token responses', () => {
   });
 
   it('wrong token_type (unknown, and DPoP which this client does not send)', async () => {
-    await expect(setup(() => json({ access_token: 'x', token_type: 'mac', expires_in: 3600 }))).rejects.toMatchObject(
-      invalid,
-    );
-    await expect(setup(() => json({ access_token: 'x', token_type: 'DPoP', expires_in: 3600 }))).rejects.toMatchObject({
+    await expect(
+      setup(() => json({ access_token: 'x', token_type: 'mac', expires_in: 3600 })),
+    ).rejects.toMatchObject(invalid);
+    await expect(
+      setup(() => json({ access_token: 'x', token_type: 'DPoP', expires_in: 3600 })),
+    ).rejects.toMatchObject({
       ...invalid,
       message: expect.stringContaining('Bearer'),
     });
   });
 
   it('accepts token_type in any case', async () => {
-    await expect(setup(() => json({ access_token: 'x', token_type: 'bEaReR', expires_in: 60 }))).resolves.toMatchObject({
+    await expect(
+      setup(() => json({ access_token: 'x', token_type: 'bEaReR', expires_in: 60 })),
+    ).resolves.toMatchObject({
       tokenType: 'Bearer',
     });
   });
@@ -64,7 +72,9 @@ describe('malformed token responses', () => {
 
   it('huge body (declared and streamed without a length)', async () => {
     const big = JSON.stringify({ access_token: 'a'.repeat(300_000), token_type: 'Bearer' });
-    await expect(setup(() => json(JSON.parse(big)))).rejects.toMatchObject({ code: 'ERR_TOKEN_RESPONSE_TOO_LARGE' });
+    await expect(setup(() => json(JSON.parse(big)))).rejects.toMatchObject({
+      code: 'ERR_TOKEN_RESPONSE_TOO_LARGE',
+    });
     const streamed = () =>
       new Response(
         new ReadableStream({
@@ -81,9 +91,9 @@ describe('malformed token responses', () => {
 
   it('negative, zero, non-numeric or absurd expires_in', async () => {
     for (const expires_in of [-1, 0, 'soon', 1e12]) {
-      await expect(setup(() => json({ access_token: 'x', token_type: 'Bearer', expires_in }))).rejects.toMatchObject(
-        invalid,
-      );
+      await expect(
+        setup(() => json({ access_token: 'x', token_type: 'Bearer', expires_in })),
+      ).rejects.toMatchObject(invalid);
     }
   });
 
@@ -112,7 +122,8 @@ describe('issuer errors', () => {
   });
 
   it('401 with WWW-Authenticate: Basic (bad client secret)', async () => {
-    const respond = () => json({ error: 'invalid_client' }, 401, { 'www-authenticate': 'Basic realm="issuer"' });
+    const respond = () =>
+      json({ error: 'invalid_client' }, 401, { 'www-authenticate': 'Basic realm="issuer"' });
     await expect(setup(respond)).rejects.toMatchObject({
       code: 'ERR_TOKEN_REQUEST_REJECTED',
       error: 'invalid_client',

@@ -32,7 +32,8 @@ export function toTokenGrant(
   }
   const payload = jwtPayload(response.access_token);
   const expiresIn = lifetimeSeconds(response, payload, o.now);
-  const refreshIn = typeof response.refresh_in === 'number' ? response.refresh_in : Number(response.refresh_in);
+  const refreshIn =
+    typeof response.refresh_in === 'number' ? response.refresh_in : Number(response.refresh_in);
   const accessToken: AccessToken = {
     token: response.access_token,
     tokenType: 'Bearer',

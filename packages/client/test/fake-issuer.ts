@@ -66,12 +66,15 @@ export class FakeIssuer {
   gate: Promise<void> | undefined;
 
   /** Override to change the token endpoint's answer. */
-  tokenResponder: (form: URLSearchParams, request: RecordedRequest) => Response | Promise<Response> = (form) =>
-    this.issue(form);
+  tokenResponder: (form: URLSearchParams, request: RecordedRequest) => Response | Promise<Response> = (
+    form,
+  ) => this.issue(form);
   /** Override to change the API's answer. */
   apiResponder: (request: RecordedRequest) => Response | Promise<Response> = () => new Response('ok');
   discoveryResponder: (url: URL) => Response | Promise<Response> = (url) =>
-    url.pathname === '/.well-known/openid-configuration' ? json(this.metadata) : new Response('', { status: 404 });
+    url.pathname === '/.well-known/openid-configuration'
+      ? json(this.metadata)
+      : new Response('', { status: 404 });
   deviceResponder: (form: URLSearchParams) => Response | Promise<Response> = () =>
     json({
       device_code: 'device-code-1',
@@ -121,7 +124,9 @@ export class FakeIssuer {
 
   /** The jti of a fake JWT, to tell tokens apart in assertions. */
   static jti(token: string): string {
-    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { jti: string };
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as {
+      jti: string;
+    };
     return payload.jti;
   }
 

@@ -67,5 +67,7 @@ export class FileTokenStore implements TokenStore {
 function isEntry(value: unknown): value is { key: string; value: string; expiresAt: number } {
   if (typeof value !== 'object' || value === null) return false;
   const entry = value as Record<string, unknown>;
-  return typeof entry.key === 'string' && typeof entry.value === 'string' && typeof entry.expiresAt === 'number';
+  return (
+    typeof entry.key === 'string' && typeof entry.value === 'string' && typeof entry.expiresAt === 'number'
+  );
 }

@@ -43,7 +43,15 @@ function storeContract(name: string, make: () => Promise<TokenStore>) {
       const store = await make();
       const clock = new FakeClock(Date.now());
       const issuer = new FakeIssuer(clock);
-      const options = { issuer: ISSUER, clientId: 'd', clientSecret: 's', scopes: 'x', fetch: issuer.fetch, clock, store };
+      const options = {
+        issuer: ISSUER,
+        clientId: 'd',
+        clientSecret: 's',
+        scopes: 'x',
+        fetch: issuer.fetch,
+        clock,
+        store,
+      };
       const first = await new OpenCaeClient(options).getAccessToken();
       const second = await new OpenCaeClient(options).getAccessToken();
       expect(second).toEqual(first);
@@ -62,7 +70,10 @@ afterAll(async () => {
   await rm(directory, { recursive: true, force: true });
 });
 let storeCount = 0;
-storeContract('file', async () => new FileTokenStore({ directory: join(directory, `store-${++storeCount}`) }));
+storeContract(
+  'file',
+  async () => new FileTokenStore({ directory: join(directory, `store-${++storeCount}`) }),
+);
 
 describe('file store', () => {
   it('creates the directory 0700 and files 0600, leaving no temporary files', async () => {
@@ -90,7 +101,10 @@ describe('file store', () => {
     const [file] = await readdir(dir);
     await writeFile(join(dir, file!), '{ half a tok');
     expect(await store.get('k')).toBeUndefined();
-    await writeFile(join(dir, file!), JSON.stringify({ key: 'other', value: 'x', expiresAt: Date.now() + 1e6 }));
+    await writeFile(
+      join(dir, file!),
+      JSON.stringify({ key: 'other', value: 'x', expiresAt: Date.now() + 1e6 }),
+    );
     expect(await store.get('k')).toBeUndefined();
     await store.set('k', 'again', 60_000);
     expect(JSON.parse(await readFile(join(dir, file!), 'utf8')).value).toBe('again');
