@@ -1,0 +1,108 @@
+/**
+ * First start of an issuer: the tenant id, the built-in APIs (admin, Shared Signals) and the bootstrap
+ * admin application whose credentials go to `<dataDir>/admin.json` (mode 0600), once. Idempotent and
+ * serialized with an advisory lock, so replicas starting together on one PostgreSQL create one of each.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import type { Db } from '../storage/database.js';
+import { ensureBuiltInApi } from './apis.js';
+import { createApplication } from './applications.js';
+import { grantApiAccess } from './grants.js';
+
+export const ADMIN_AUDIENCE = 'urn:opencae:admin';
+export const ADMIN_ROLE = 'admin';
+export const SSF_AUDIENCE = 'urn:opencae:ssf';
+export const SSF_PERMISSIONS = ['ssf.manage', 'ssf.read'];
+export const ADMIN_CREDENTIALS_FILE = 'admin.json';
+const BOOTSTRAP_LOCK = 7368240002;
+const BOOTSTRAP_SETTING = 'bootstrap_admin';
+
+export interface AdminCredentials {
+  issuer: string;
+  client_id: string;
+  client_secret: string;
+}
+
+export interface BootstrapResult {
+  tenantId: string;
+  adminClientId: string;
+  /** Set when this call created the admin application and wrote the credentials file. */
+  credentialsFile?: string;
+}
+
+/** The tenant id (`tid`), created on first use (the token service may create it first; same format). */
+export async function ensureTenantId(db: Db): Promise<string> {
+  await db
+    .insertInto('settings')
+    .values({ key: 'tenant_id', value: JSON.stringify(randomUUID()) })
+    .onConflict((conflict) => conflict.column('key').doNothing())
+    .execute();
+  const row = await db.selectFrom('settings').select('value').where('key', '=', 'tenant_id').executeTakeFirstOrThrow();
+  return String(row.value);
+}
+
+export async function bootstrapDirectory(
+  db: Db,
+  options: { issuer: string; dataDir: string },
+): Promise<BootstrapResult> {
+  const file = join(options.dataDir, ADMIN_CREDENTIALS_FILE);
+  let wroteFile = false;
+  try {
+    return await db.transaction().execute(async (trx) => {
+      await sql`SELECT pg_advisory_xact_lock(${BOOTSTRAP_LOCK})`.execute(trx);
+      const tenantId = await ensureTenantId(trx);
+      await ensureBuiltInApi(trx, {
+        audience: ADMIN_AUDIENCE,
+        name: 'OpenCAE admin API',
+        scopes: [ADMIN_ROLE],
+        appRoles: [ADMIN_ROLE],
+      });
+      await ensureBuiltInApi(trx, {
+        audience: SSF_AUDIENCE,
+        name: 'OpenCAE Shared Signals stream management',
+        scopes: SSF_PERMISSIONS,
+        appRoles: SSF_PERMISSIONS,
+      });
+      const existing = await trx
+        .selectFrom('settings')
+        .select('value')
+        .where('key', '=', BOOTSTRAP_SETTING)
+        .executeTakeFirst();
+      if (existing) {
+        const { client_id } = existing.value as { client_id: string };
+        return { tenantId, adminClientId: client_id };
+      }
+      const context = { db: trx, issuer: options.issuer, actor: 'system' };
+      const created = await createApplication(context, { name: 'opencae-admin', credential: 'client_secret' });
+      const clientId = created.application.client_id;
+      await grantApiAccess(context, { application: clientId, api: ADMIN_AUDIENCE, roles: [ADMIN_ROLE] });
+      await trx
+        .insertInto('settings')
+        .values({ key: BOOTSTRAP_SETTING, value: JSON.stringify({ client_id: clientId }) })
+        .execute();
+      // Written before the commit: a failed write rolls the bootstrap back and the next start retries.
+      const credentials: AdminCredentials = {
+        issuer: options.issuer,
+        client_id: clientId,
+        client_secret: created.client_secret!.value,
+      };
+      await writeCredentialsFile(file, credentials);
+      wroteFile = true;
+      return { tenantId, adminClientId: clientId, credentialsFile: file };
+    });
+  } catch (error) {
+    // The commit failed after the file was written: its credentials do not exist.
+    if (wroteFile) await rm(file, { force: true });
+    throw error;
+  }
+}
+
+async function writeCredentialsFile(file: string, credentials: AdminCredentials): Promise<void> {
+  await mkdir(join(file, '..'), { recursive: true, mode: 0o700 });
+  const temporary = `${file}.${process.pid}.tmp`;
+  await writeFile(temporary, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600, flag: 'w' });
+  await rename(temporary, file);
+}
