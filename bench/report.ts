@@ -62,6 +62,16 @@ export function consoleTable(records: BenchmarkRecord[]): string {
 
 const escapeCell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
 
+/** A Markdown table with padded columns, as the repository's formatter (biome) lays it out. */
+function markdownTable(head: string[], rows: string[][], rightAligned: boolean[]): string[] {
+  const cells = [head, ...rows].map((row) => row.map(escapeCell));
+  const widths = head.map((_, col) => Math.max(3, ...cells.map((row) => row[col]!.length)));
+  const line = (row: string[]) =>
+    `| ${row.map((cell, col) => (rightAligned[col] ? cell.padStart(widths[col]!) : cell.padEnd(widths[col]!))).join(' | ')} |`;
+  const separator = `| ${widths.map((w, col) => (rightAligned[col] ? `${'-'.repeat(w - 1)}:` : '-'.repeat(w))).join(' | ')} |`;
+  return [line(cells[0]!), separator, ...cells.slice(1).map(line)];
+}
+
 export function resultsMarkdown(results: ResultsFile): string {
   const out: string[] = [
     '# Benchmark results',
@@ -82,14 +92,12 @@ export function resultsMarkdown(results: ResultsFile): string {
       `Run ${record.date}${record.quick ? ' (quick mode: short, noisier)' : ''} on ${m.cpuModel}, ${m.cpus} CPUs, ` +
         `${m.memoryGiB} GiB, ${m.platform} ${m.arch}, Node ${m.node}, load average ${m.loadAverage.join(' / ')}.`,
       '',
-      '| measurement | value | unit | ratio to peers (same run) |',
-      '| --- | ---: | --- | --- |',
+      ...markdownTable(
+        ['measurement', 'value', 'unit', 'ratio to peers (same run)'],
+        record.measurements.map((m) => [m.name, formatValue(m.value), m.unit, formatRatios(m)]),
+        [false, true, false, false],
+      ),
     );
-    for (const measurement of record.measurements) {
-      out.push(
-        `| ${escapeCell(measurement.name)} | ${formatValue(measurement.value)} | ${escapeCell(measurement.unit)} | ${escapeCell(formatRatios(measurement))} |`,
-      );
-    }
     out.push('', 'Method:', '');
     const methods = new Map<string, string[]>();
     for (const measurement of record.measurements) {
