@@ -4,7 +4,7 @@
  * long-lived tokens carrying `xms_cc`).
  */
 import { randomUUID } from 'node:crypto';
-import { sql, type Selectable } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import type { Db } from '../storage/database.js';
 import type { ApisTable } from '../storage/schema.js';
 import { writeAudit } from './audit-log.js';
@@ -81,7 +81,8 @@ export async function createApi(
         .returningAll()
         .executeTakeFirstOrThrow();
     } catch (error) {
-      if (isUniqueViolation(error)) throw new ConflictError(`an API with audience "${input.audience}" exists`);
+      if (isUniqueViolation(error))
+        throw new ConflictError(`an API with audience "${input.audience}" exists`);
       throw error;
     }
     const api = toApi(row);
@@ -131,7 +132,11 @@ export async function listApis(db: Db, query: PageRequest = {}): Promise<Page<Ap
  * Renames, toggles CAE, or replaces scopes/app roles. A scope or role still granted to an application
  * cannot be removed (revoke the grant first); the permissions of built-in APIs are fixed.
  */
-export async function updateApi(context: DirectoryContext, reference: string, input: UpdateApiInput): Promise<Api> {
+export async function updateApi(
+  context: DirectoryContext,
+  reference: string,
+  input: UpdateApiInput,
+): Promise<Api> {
   if (input.name !== undefined) assertStorable(input.name, 'name', 256);
   const scopes = input.scopes && assertPermissionNames(input.scopes, 'scopes');
   const appRoles = input.appRoles && assertPermissionNames(input.appRoles, 'app_roles');
@@ -179,7 +184,9 @@ async function assertStillGranted(
     const lostRole = appRoles && grant.roles.find((role) => !appRoles.includes(role));
     const lost = lostScope ?? lostRole;
     if (lost)
-      throw new ConflictError(`"${lost}" is still granted to application ${grant.client_id}; revoke that grant first`);
+      throw new ConflictError(
+        `"${lost}" is still granted to application ${grant.client_id}; revoke that grant first`,
+      );
   }
 }
 

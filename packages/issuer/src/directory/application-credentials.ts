@@ -3,7 +3,15 @@
  * Adding, revoking or resetting one is a critical action (CAEP credential-change); revoking or resetting
  * also sets the service principal's credentials_changed_at, so tokens from before are refused.
  */
-import { type Application, findApplication, insertClientSecret, type IssuedClientSecret, toApplication, toSecretInfo, type ClientSecretInfo } from './applications.js';
+import {
+  type Application,
+  type ClientSecretInfo,
+  findApplication,
+  type IssuedClientSecret,
+  insertClientSecret,
+  toApplication,
+  toSecretInfo,
+} from './applications.js';
 import { assertUniqueKids, type ClientKey, MAX_CLIENT_KEYS, validateClientKey } from './client-keys.js';
 import { type ActionResult, runCriticalAction } from './critical-action.js';
 import type { DirectoryContext } from './directory-context.js';
@@ -37,7 +45,10 @@ export function resetClientSecret(
       .returning('hint')
       .execute();
     const secret = await insertClientSecret(trx, app.id, cause.at, options.expiresAt);
-    const spRow = await setServicePrincipalColumns(trx, sp.id, { credentials_changed_at: cause.at, updated_at: cause.at });
+    const spRow = await setServicePrincipalColumns(trx, sp.id, {
+      credentials_changed_at: cause.at,
+      updated_at: cause.at,
+    });
     const after = toApplication(app, spRow);
     const reason = options.reason ?? 'client secret reset by an administrator';
     return {
@@ -102,7 +113,15 @@ export function revokeClientSecret(
     if (!existing) throw new NotFoundError(`no secret "${secretId}" on application ${app.client_id}`);
     const before = toSecretInfo(existing);
     if (existing.revoked_at)
-      return { targetType: 'client_secret', targetId: existing.id, before, after: before, events: [], result: before, changed: false };
+      return {
+        targetType: 'client_secret',
+        targetId: existing.id,
+        before,
+        after: before,
+        events: [],
+        result: before,
+        changed: false,
+      };
     const row = await trx
       .updateTable('client_secrets')
       .set({ revoked_at: cause.at })
@@ -141,7 +160,8 @@ export async function addCertificate(
     if (app.token_endpoint_auth_method === 'none')
       throw new ValidationError('a public client cannot have keys', 'client_id');
     const keys = [...((app.jwks?.keys ?? []) as unknown as ClientKey[]), key];
-    if (keys.length > MAX_CLIENT_KEYS) throw new ValidationError(`at most ${MAX_CLIENT_KEYS} keys are accepted`, 'jwks');
+    if (keys.length > MAX_CLIENT_KEYS)
+      throw new ValidationError(`at most ${MAX_CLIENT_KEYS} keys are accepted`, 'jwks');
     assertUniqueKids(keys);
     const before = toApplication(app, sp);
     const updated = await trx
@@ -178,7 +198,8 @@ export function removeCertificate(
     const { app, sp } = await findApplication(trx, reference, { forUpdate: true });
     const keys = (app.jwks?.keys ?? []) as unknown as ClientKey[];
     const remaining = keys.filter((key) => key.kid !== kid);
-    if (remaining.length === keys.length) throw new NotFoundError(`no key "${kid}" on application ${app.client_id}`);
+    if (remaining.length === keys.length)
+      throw new NotFoundError(`no key "${kid}" on application ${app.client_id}`);
     const before = toApplication(app, sp);
     const updated = await trx
       .updateTable('applications')
@@ -186,7 +207,10 @@ export function removeCertificate(
       .where('id', '=', app.id)
       .returningAll()
       .executeTakeFirstOrThrow();
-    const spRow = await setServicePrincipalColumns(trx, sp.id, { credentials_changed_at: cause.at, updated_at: cause.at });
+    const spRow = await setServicePrincipalColumns(trx, sp.id, {
+      credentials_changed_at: cause.at,
+      updated_at: cause.at,
+    });
     const after = toApplication(updated, spRow);
     const reason = options.reason ?? 'certificate removed by an administrator';
     return {

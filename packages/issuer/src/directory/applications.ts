@@ -7,7 +7,12 @@ import { randomUUID } from 'node:crypto';
 import type { Selectable } from 'kysely';
 import { generateClientSecret, hashClientSecret, secretHint } from '../crypto/secrets.js';
 import type { Db } from '../storage/database.js';
-import type { ApplicationsTable, ClientSecretsTable, RiskLevel, ServicePrincipalsTable } from '../storage/schema.js';
+import type {
+  ApplicationsTable,
+  ClientSecretsTable,
+  RiskLevel,
+  ServicePrincipalsTable,
+} from '../storage/schema.js';
 import { writeAudit } from './audit-log.js';
 import { type ClientKey, validateClientJwks } from './client-keys.js';
 import { assertStorable, type DirectoryContext, timeOf } from './directory-context.js';
@@ -200,7 +205,9 @@ export async function createApplication(
       .returningAll()
       .executeTakeFirstOrThrow();
     const secret =
-      credential === 'client_secret' ? await insertClientSecret(trx, app.id, now, input.secretExpiresAt) : undefined;
+      credential === 'client_secret'
+        ? await insertClientSecret(trx, app.id, now, input.secretExpiresAt)
+        : undefined;
     const application = toApplication(app, sp);
     await writeAudit(
       trx,
@@ -330,14 +337,16 @@ export async function updateApplication(
     if (input.name.trim() === '') throw new ValidationError('name must not be blank', 'name');
   }
   const redirectUris = input.redirectUris && [...new Set(input.redirectUris)];
-  if (redirectUris && redirectUris.length > 20) throw new ValidationError('at most 20 redirect URIs', 'redirect_uris');
+  if (redirectUris && redirectUris.length > 20)
+    throw new ValidationError('at most 20 redirect URIs', 'redirect_uris');
   for (const uri of redirectUris ?? []) assertRedirectUri(uri);
   const now = timeOf(context);
   return inTransaction(context.db, async (trx) => {
     const { app, sp } = await findApplication(trx, reference, { forUpdate: true });
     const before = toApplication(app, sp);
-    const credential = (Object.entries(AUTH_METHODS).find(([, method]) => method === app.token_endpoint_auth_method)?.[0] ??
-      'client_secret') as ClientCredentialKind;
+    const credential = (Object.entries(AUTH_METHODS).find(
+      ([, method]) => method === app.token_endpoint_auth_method,
+    )?.[0] ?? 'client_secret') as ClientCredentialKind;
     if (credential === 'none' && redirectUris?.length === 0)
       throw new ValidationError('a public client needs at least one redirect URI', 'redirect_uris');
     const updated = await trx
@@ -357,7 +366,14 @@ export async function updateApplication(
     const after = toApplication(updated, sp);
     await writeAudit(
       trx,
-      { actor: context.actor, action: 'application.update', targetType: 'application', targetId: app.id, before, after },
+      {
+        actor: context.actor,
+        action: 'application.update',
+        targetType: 'application',
+        targetId: app.id,
+        before,
+        after,
+      },
       now,
     );
     return after;

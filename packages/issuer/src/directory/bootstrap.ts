@@ -40,7 +40,11 @@ export async function ensureTenantId(db: Db): Promise<string> {
     .values({ key: 'tenant_id', value: JSON.stringify(randomUUID()) })
     .onConflict((conflict) => conflict.column('key').doNothing())
     .execute();
-  const row = await db.selectFrom('settings').select('value').where('key', '=', 'tenant_id').executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('settings')
+    .select('value')
+    .where('key', '=', 'tenant_id')
+    .executeTakeFirstOrThrow();
   return String(row.value);
 }
 
@@ -76,7 +80,10 @@ export async function bootstrapDirectory(
         return { tenantId, adminClientId: client_id };
       }
       const context = { db: trx, issuer: options.issuer, actor: 'system' };
-      const created = await createApplication(context, { name: 'opencae-admin', credential: 'client_secret' });
+      const created = await createApplication(context, {
+        name: 'opencae-admin',
+        credential: 'client_secret',
+      });
       const clientId = created.application.client_id;
       await grantApiAccess(context, { application: clientId, api: ADMIN_AUDIENCE, roles: [ADMIN_ROLE] });
       await trx

@@ -3,7 +3,7 @@
  * public members are kept; RSA keys need 2048 bits or more, EC keys must be P-256, and each key must
  * import, so a malformed point or modulus is refused here rather than at the token endpoint.
  */
-import { calculateJwkThumbprint, type JWK, importJWK } from 'jose';
+import { calculateJwkThumbprint, importJWK, type JWK } from 'jose';
 import { ValidationError } from './errors.js';
 
 export const MAX_CLIENT_KEYS = 10;
@@ -68,7 +68,12 @@ export async function validateClientKey(input: unknown, index = 0): Promise<Clie
     fail('is not a valid public key', index);
   }
   if (input.kid !== undefined) {
-    if (typeof input.kid !== 'string' || input.kid.length < 1 || input.kid.length > 200 || !/^[\x21-\x7e]+$/.test(input.kid))
+    if (
+      typeof input.kid !== 'string' ||
+      input.kid.length < 1 ||
+      input.kid.length > 200 ||
+      !/^[\x21-\x7e]+$/.test(input.kid)
+    )
       fail('"kid" must be 1 to 200 printable ASCII characters', index);
     key.kid = input.kid;
   } else {

@@ -22,7 +22,8 @@ const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBF
 
 /** Rejects what PostgreSQL text cannot store verbatim (NUL, unpaired surrogates) instead of failing later. */
 export function assertStorable(value: string, field: string, maxLength: number): void {
-  if (value.length > maxLength) throw new ValidationError(`${field} must be at most ${maxLength} characters`, field);
+  if (value.length > maxLength)
+    throw new ValidationError(`${field} must be at most ${maxLength} characters`, field);
   if (value.includes('\u0000') || UNPAIRED_SURROGATE.test(value))
     throw new ValidationError(`${field} must not contain NUL characters or unpaired surrogates`, field);
 }

@@ -31,9 +31,22 @@ describe.each(storageEngines)('directory services on $name', ({ open }) => {
 
   describe('users', () => {
     it('creates a user with an scrypt password, finds it by id or username, refuses a taken username', async () => {
-      const user = await createUser(context, { username: 'alice', password: 'correct horse', email: 'alice@example.com' });
-      expect(user).toMatchObject({ username: 'alice', kind: 'member', enabled: true, email: 'alice@example.com' });
-      const row = await storage.db.selectFrom('users').selectAll().where('id', '=', user.id).executeTakeFirstOrThrow();
+      const user = await createUser(context, {
+        username: 'alice',
+        password: 'correct horse',
+        email: 'alice@example.com',
+      });
+      expect(user).toMatchObject({
+        username: 'alice',
+        kind: 'member',
+        enabled: true,
+        email: 'alice@example.com',
+      });
+      const row = await storage.db
+        .selectFrom('users')
+        .selectAll()
+        .where('id', '=', user.id)
+        .executeTakeFirstOrThrow();
       expect(row.password_hash).toMatch(/^scrypt\$/);
       expect(await verifyPassword('correct horse', row.password_hash)).toBe(true);
       expect((await getUser(storage.db, user.id)).username).toBe('alice');
@@ -52,9 +65,9 @@ describe.each(storageEngines)('directory services on $name', ({ open }) => {
     it('rejects what cannot be stored or is ambiguous', async () => {
       await expect(createUser(context, { username: 'a\u0000b' })).rejects.toBeInstanceOf(ValidationError);
       await expect(createUser(context, { username: 'bad\uD800' })).rejects.toBeInstanceOf(ValidationError);
-      await expect(createUser(context, { username: '0b7c1a2e-1111-4222-8333-944455556666' })).rejects.toBeInstanceOf(
-        ValidationError,
-      );
+      await expect(
+        createUser(context, { username: '0b7c1a2e-1111-4222-8333-944455556666' }),
+      ).rejects.toBeInstanceOf(ValidationError);
       await expect(createUser(context, { username: 'short', password: 'short' })).rejects.toThrow(/password/);
     });
 
@@ -82,7 +95,9 @@ describe.each(storageEngines)('directory services on $name', ({ open }) => {
       await createUser(context, { username: 'bob' });
       await addGroupMember(context, 'finance', 'bob');
       await addGroupMember(context, group.id, 'bob');
-      expect((await listGroupMembers(storage.db, 'finance')).items.map((user) => user.username)).toEqual(['bob']);
+      expect((await listGroupMembers(storage.db, 'finance')).items.map((user) => user.username)).toEqual([
+        'bob',
+      ]);
       await expect(createGroup(context, { name: 'finance' })).rejects.toBeInstanceOf(ConflictError);
       await expect(addGroupMember(context, 'finance', 'ghost')).rejects.toBeInstanceOf(NotFoundError);
     });
@@ -90,32 +105,57 @@ describe.each(storageEngines)('directory services on $name', ({ open }) => {
 
   describe('APIs', () => {
     it('accepts absolute URIs and urns as audiences, once each', async () => {
-      const api = await createApi(context, { audience: 'api://orders', caeEnabled: true, scopes: ['read'], appRoles: ['Orders.Read'] });
-      expect(api).toMatchObject({ audience: 'api://orders', cae_enabled: true, scopes: ['read'], app_roles: ['Orders.Read'] });
+      const api = await createApi(context, {
+        audience: 'api://orders',
+        caeEnabled: true,
+        scopes: ['read'],
+        appRoles: ['Orders.Read'],
+      });
+      expect(api).toMatchObject({
+        audience: 'api://orders',
+        cae_enabled: true,
+        scopes: ['read'],
+        app_roles: ['Orders.Read'],
+      });
       await createApi(context, { audience: 'urn:example:payments' });
       await createApi(context, { audience: 'https://api.example.com/v1' });
       expect((await getApi(storage.db, 'api://orders')).id).toBe(api.id);
       await expect(createApi(context, { audience: 'api://orders' })).rejects.toBeInstanceOf(ConflictError);
     });
 
-    it.each(['orders', '/relative', 'api://orders#frag', 'api://has space', 'api://x/', 'https://a/.default', ''])(
-      'refuses the audience %j',
-      async (audience) => {
-        await expect(createApi(context, { audience })).rejects.toBeInstanceOf(ValidationError);
-      },
-    );
+    it.each([
+      'orders',
+      '/relative',
+      'api://orders#frag',
+      'api://has space',
+      'api://x/',
+      'https://a/.default',
+      '',
+    ])('refuses the audience %j', async (audience) => {
+      await expect(createApi(context, { audience })).rejects.toBeInstanceOf(ValidationError);
+    });
 
     it('refuses scope names that break scope strings', async () => {
-      await expect(createApi(context, { audience: 'api://s1', scopes: ['a b'] })).rejects.toBeInstanceOf(ValidationError);
-      await expect(createApi(context, { audience: 'api://s2', appRoles: ['a/b'] })).rejects.toBeInstanceOf(ValidationError);
+      await expect(createApi(context, { audience: 'api://s1', scopes: ['a b'] })).rejects.toBeInstanceOf(
+        ValidationError,
+      );
+      await expect(createApi(context, { audience: 'api://s2', appRoles: ['a/b'] })).rejects.toBeInstanceOf(
+        ValidationError,
+      );
     });
 
     it('toggles CAE and keeps granted scopes from being removed', async () => {
       await createApi(context, { audience: 'api://inventory', scopes: ['read', 'write'] });
       const { application } = await createApplication(context, { name: 'inventory-app' });
-      await grantApiAccess(context, { application: application.client_id, api: 'api://inventory', scopes: ['read'] });
+      await grantApiAccess(context, {
+        application: application.client_id,
+        api: 'api://inventory',
+        scopes: ['read'],
+      });
       expect((await updateApi(context, 'api://inventory', { caeEnabled: true })).cae_enabled).toBe(true);
-      await expect(updateApi(context, 'api://inventory', { scopes: ['write'] })).rejects.toBeInstanceOf(ConflictError);
+      await expect(updateApi(context, 'api://inventory', { scopes: ['write'] })).rejects.toBeInstanceOf(
+        ConflictError,
+      );
       expect((await updateApi(context, 'api://inventory', { scopes: ['read'] })).scopes).toEqual(['read']);
     });
   });
@@ -149,9 +189,14 @@ describe.each(storageEngines)('directory services on $name', ({ open }) => {
     });
 
     it('accepts RSA ≥ 2048 and EC P-256 public keys for private_key_jwt', async () => {
-      const rsa = await exportJWK((await generateKeyPair('RS256', { modulusLength: 2048, extractable: true })).publicKey);
+      const rsa = await exportJWK(
+        (await generateKeyPair('RS256', { modulusLength: 2048, extractable: true })).publicKey,
+      );
       const ec = await exportJWK((await generateKeyPair('ES256', { extractable: true })).publicKey);
-      const created = await createApplication(context, { name: 'jwt-client', jwks: { keys: [rsa, { ...ec, kid: 'ec-1' }] } });
+      const created = await createApplication(context, {
+        name: 'jwt-client',
+        jwks: { keys: [rsa, { ...ec, kid: 'ec-1' }] },
+      });
       expect(created.client_secret).toBeUndefined();
       expect(created.application.token_endpoint_auth_method).toBe('private_key_jwt');
       expect(created.application.certificates.map((c) => c.kty)).toEqual(['RSA', 'EC']);
@@ -178,9 +223,9 @@ describe.each(storageEngines)('directory services on $name', ({ open }) => {
         { keys: [] },
         'not a jwks',
       ]) {
-        await expect(createApplication(context, { name: 'bad', credential: 'private_key_jwt', jwks })).rejects.toBeInstanceOf(
-          ValidationError,
-        );
+        await expect(
+          createApplication(context, { name: 'bad', credential: 'private_key_jwt', jwks }),
+        ).rejects.toBeInstanceOf(ValidationError);
       }
     });
 
@@ -203,10 +248,18 @@ describe.each(storageEngines)('directory services on $name', ({ open }) => {
       });
       expect(grant).toMatchObject({ audience: 'api://ledger', roles: ['Ledger.Read'], scopes: [] });
       await expect(
-        grantApiAccess(context, { application: application.client_id, api: 'api://ledger', roles: ['Ledger.Write'] }),
+        grantApiAccess(context, {
+          application: application.client_id,
+          api: 'api://ledger',
+          roles: ['Ledger.Write'],
+        }),
       ).rejects.toBeInstanceOf(ValidationError);
       await expect(
-        grantApiAccess(context, { application: application.client_id, api: 'api://ledger', scopes: ['write'] }),
+        grantApiAccess(context, {
+          application: application.client_id,
+          api: 'api://ledger',
+          scopes: ['write'],
+        }),
       ).rejects.toBeInstanceOf(ValidationError);
       expect(await listGrants(storage.db, { application: application.client_id })).toHaveLength(1);
     });

@@ -39,7 +39,8 @@ export async function grantApiAccess(context: DirectoryContext, input: GrantInpu
     if (unknownScope)
       throw new ValidationError(`the API ${api.audience} has no scope "${unknownScope}"`, 'scopes');
     const unknownRole = roles.find((role) => !api.app_roles.includes(role));
-    if (unknownRole) throw new ValidationError(`the API ${api.audience} has no app role "${unknownRole}"`, 'roles');
+    if (unknownRole)
+      throw new ValidationError(`the API ${api.audience} has no app role "${unknownRole}"`, 'roles');
     const previous = await trx
       .selectFrom('api_grants')
       .select(['scopes', 'roles'])
@@ -48,7 +49,12 @@ export async function grantApiAccess(context: DirectoryContext, input: GrantInpu
       .executeTakeFirst();
     await trx
       .insertInto('api_grants')
-      .values({ application_id: app.id, api_id: api.id, scopes: JSON.stringify(scopes), roles: JSON.stringify(roles) })
+      .values({
+        application_id: app.id,
+        api_id: api.id,
+        scopes: JSON.stringify(scopes),
+        roles: JSON.stringify(roles),
+      })
       .onConflict((conflict) =>
         conflict
           .columns(['application_id', 'api_id'])
@@ -79,7 +85,11 @@ export async function grantApiAccess(context: DirectoryContext, input: GrantInpu
   });
 }
 
-export async function revokeApiAccess(context: DirectoryContext, application: string, api: string): Promise<void> {
+export async function revokeApiAccess(
+  context: DirectoryContext,
+  application: string,
+  api: string,
+): Promise<void> {
   const now = timeOf(context);
   await inTransaction(context.db, async (trx) => {
     const { app } = await findApplication(trx, application);

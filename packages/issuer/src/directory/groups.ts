@@ -87,7 +87,13 @@ export async function deleteGroup(context: DirectoryContext, reference: string):
     await trx.deleteFrom('groups').where('id', '=', group.id).execute();
     await writeAudit(
       trx,
-      { actor: context.actor, action: 'group.delete', targetType: 'group', targetId: group.id, before: group },
+      {
+        actor: context.actor,
+        action: 'group.delete',
+        targetType: 'group',
+        targetId: group.id,
+        before: group,
+      },
       now,
     );
   });
@@ -154,7 +160,11 @@ export async function removeGroupMember(
 }
 
 /** Members ordered by username. */
-export async function listGroupMembers(db: Db, groupReference: string, query: PageRequest = {}): Promise<Page<User>> {
+export async function listGroupMembers(
+  db: Db,
+  groupReference: string,
+  query: PageRequest = {},
+): Promise<Page<User>> {
   const group = await getGroup(db, groupReference);
   const limit = pageSize(query);
   const after = decodeCursor(query.cursor);

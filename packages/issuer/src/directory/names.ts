@@ -39,7 +39,10 @@ function parses(uri: string): boolean {
 }
 
 /** Scope and app-role values: no spaces (scopes are space-separated), no "/" (it ends the audience). */
-export function assertPermissionNames(names: readonly string[], field: 'scopes' | 'app_roles' | 'roles'): string[] {
+export function assertPermissionNames(
+  names: readonly string[],
+  field: 'scopes' | 'app_roles' | 'roles',
+): string[] {
   for (const name of names) {
     if (!PERMISSION.test(name))
       throw new ValidationError(
@@ -64,7 +67,8 @@ export function assertRedirectUri(uri: string): void {
   } catch {
     throw new ValidationError(`redirect URI "${uri}" is not an absolute URL`, 'redirect_uris');
   }
-  if (uri.length > 2000) throw new ValidationError('redirect URIs must be at most 2000 characters', 'redirect_uris');
+  if (uri.length > 2000)
+    throw new ValidationError('redirect URIs must be at most 2000 characters', 'redirect_uris');
   if (url.hash || uri.includes('#'))
     throw new ValidationError(`redirect URI "${uri}" must not have a fragment`, 'redirect_uris');
   const scheme = url.protocol.slice(0, -1);

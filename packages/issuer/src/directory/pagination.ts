@@ -43,7 +43,12 @@ export function decodeCursor(cursor: string | undefined): string | undefined {
 /**
  * Builds a page from `limit + 1` fetched rows: the extra row only says there is a next page.
  */
-export function toPage<Row, T>(rows: Row[], limit: number, keyOf: (row: Row) => string, view: (row: Row) => T): Page<T> {
+export function toPage<Row, T>(
+  rows: Row[],
+  limit: number,
+  keyOf: (row: Row) => string,
+  view: (row: Row) => T,
+): Page<T> {
   const items = rows.slice(0, limit);
   const page: Page<T> = { items: items.map(view) };
   const last = items.at(-1);

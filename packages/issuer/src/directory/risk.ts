@@ -8,7 +8,7 @@ import { type Application, findApplication, toApplication } from './applications
 import { type ActionResult, runCriticalAction } from './critical-action.js';
 import type { DirectoryContext } from './directory-context.js';
 import { assertStorable } from './directory-context.js';
-import { riskLevelChangeEvent, type InitiatingEntity } from './security-events.js';
+import { type InitiatingEntity, riskLevelChangeEvent } from './security-events.js';
 import { servicePrincipalOf, setServicePrincipalColumns } from './service-principal-actions.js';
 import { findUserRow, toUser, type User } from './users.js';
 
@@ -22,7 +22,9 @@ export interface RiskChange {
   source?: string | undefined;
 }
 
-export type RiskTarget = { type: 'user'; reference: string } | { type: 'service_principal'; reference: string };
+export type RiskTarget =
+  | { type: 'user'; reference: string }
+  | { type: 'service_principal'; reference: string };
 
 function describe(change: RiskChange, initiatingEntity: InitiatingEntity) {
   const reason = change.reason ?? `risk level set to ${change.level}`;
@@ -44,7 +46,15 @@ export function setUserRiskLevel(
     const row = await findUserRow(trx, reference, { forUpdate: true });
     const before = toUser(row);
     if (row.risk_level === change.level)
-      return { targetType: 'user', targetId: row.id, before, after: before, events: [], result: before, changed: false };
+      return {
+        targetType: 'user',
+        targetId: row.id,
+        before,
+        after: before,
+        events: [],
+        result: before,
+        changed: false,
+      };
     const updated = await trx
       .updateTable('users')
       .set({ risk_level: change.level, updated_at: cause.at })
@@ -81,12 +91,21 @@ export function setServicePrincipalRiskLevel(
   initiatingEntity: InitiatingEntity = 'admin',
 ): Promise<ActionResult<Application>> {
   const { reason, source } = describe(change, initiatingEntity);
-  const action = initiatingEntity === 'admin' ? 'service_principal.risk.set' : 'service_principal.risk.signal';
+  const action =
+    initiatingEntity === 'admin' ? 'service_principal.risk.set' : 'service_principal.risk.signal';
   return runCriticalAction(context, action, async (trx, cause) => {
     const { app, sp } = await findApplication(trx, reference, { forUpdate: true });
     const before = toApplication(app, sp);
     if (sp.risk_level === change.level)
-      return { targetType: 'service_principal', targetId: sp.id, before, after: before, events: [], result: before, changed: false };
+      return {
+        targetType: 'service_principal',
+        targetId: sp.id,
+        before,
+        after: before,
+        events: [],
+        result: before,
+        changed: false,
+      };
     const after = toApplication(
       app,
       await setServicePrincipalColumns(trx, sp.id, { risk_level: change.level, updated_at: cause.at }),
@@ -99,7 +118,13 @@ export function setServicePrincipalRiskLevel(
       result: after,
       events: [
         riskLevelChangeEvent(
-          { issuer: context.issuer, principal: servicePrincipalOf(sp.id), at: cause.at, reason, initiatingEntity },
+          {
+            issuer: context.issuer,
+            principal: servicePrincipalOf(sp.id),
+            at: cause.at,
+            reason,
+            initiatingEntity,
+          },
           { current: change.level, previous: sp.risk_level },
         ),
       ],

@@ -8,15 +8,29 @@ import type { ServicePrincipalsTable } from '../storage/schema.js';
 import { type Application, type ApplicationRow, findApplication, toApplication } from './applications.js';
 import { type ActionResult, runCriticalAction } from './critical-action.js';
 import type { DirectoryContext } from './directory-context.js';
-import { accountDisabledEvent, accountEnabledEvent, accountPurgedEvent, type EventPrincipal } from './security-events.js';
+import {
+  accountDisabledEvent,
+  accountEnabledEvent,
+  accountPurgedEvent,
+  type EventPrincipal,
+} from './security-events.js';
 import type { ActionOptions } from './user-actions.js';
 
 export function servicePrincipalOf(spId: string): EventPrincipal {
   return { type: 'service_principal', id: spId };
 }
 
-export async function setServicePrincipalColumns(trx: Db, id: string, set: Updateable<ServicePrincipalsTable>) {
-  return trx.updateTable('service_principals').set(set).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+export async function setServicePrincipalColumns(
+  trx: Db,
+  id: string,
+  set: Updateable<ServicePrincipalsTable>,
+) {
+  return trx
+    .updateTable('service_principals')
+    .set(set)
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
 }
 
 /** Ends the oidc-provider grants and sessions held for the client (delete). */
@@ -33,8 +47,19 @@ export function disableServicePrincipal(
     const { app, sp } = await findApplication(trx, reference, { forUpdate: true });
     const before = toApplication(app, sp);
     if (!sp.enabled)
-      return { targetType: 'service_principal', targetId: sp.id, before, after: before, events: [], result: before, changed: false };
-    const after = toApplication(app, await setServicePrincipalColumns(trx, sp.id, { enabled: false, updated_at: cause.at }));
+      return {
+        targetType: 'service_principal',
+        targetId: sp.id,
+        before,
+        after: before,
+        events: [],
+        result: before,
+        changed: false,
+      };
+    const after = toApplication(
+      app,
+      await setServicePrincipalColumns(trx, sp.id, { enabled: false, updated_at: cause.at }),
+    );
     const reason = options.reason ?? 'service principal disabled by an administrator';
     return {
       targetType: 'service_principal',
@@ -42,7 +67,14 @@ export function disableServicePrincipal(
       before,
       after,
       result: after,
-      events: [accountDisabledEvent({ issuer: context.issuer, principal: servicePrincipalOf(sp.id), at: cause.at, reason })],
+      events: [
+        accountDisabledEvent({
+          issuer: context.issuer,
+          principal: servicePrincipalOf(sp.id),
+          at: cause.at,
+          reason,
+        }),
+      ],
     };
   });
 }
@@ -56,8 +88,19 @@ export function enableServicePrincipal(
     const { app, sp } = await findApplication(trx, reference, { forUpdate: true });
     const before = toApplication(app, sp);
     if (sp.enabled)
-      return { targetType: 'service_principal', targetId: sp.id, before, after: before, events: [], result: before, changed: false };
-    const after = toApplication(app, await setServicePrincipalColumns(trx, sp.id, { enabled: true, updated_at: cause.at }));
+      return {
+        targetType: 'service_principal',
+        targetId: sp.id,
+        before,
+        after: before,
+        events: [],
+        result: before,
+        changed: false,
+      };
+    const after = toApplication(
+      app,
+      await setServicePrincipalColumns(trx, sp.id, { enabled: true, updated_at: cause.at }),
+    );
     const reason = options.reason ?? 'service principal enabled by an administrator';
     return {
       targetType: 'service_principal',
@@ -65,7 +108,14 @@ export function enableServicePrincipal(
       before,
       after,
       result: after,
-      events: [accountEnabledEvent({ issuer: context.issuer, principal: servicePrincipalOf(sp.id), at: cause.at, reason })],
+      events: [
+        accountEnabledEvent({
+          issuer: context.issuer,
+          principal: servicePrincipalOf(sp.id),
+          at: cause.at,
+          reason,
+        }),
+      ],
     };
   });
 }
@@ -97,7 +147,14 @@ export function deleteServicePrincipal(
       before,
       after,
       result: after,
-      events: [accountPurgedEvent({ issuer: context.issuer, principal: servicePrincipalOf(sp.id), at: cause.at, reason })],
+      events: [
+        accountPurgedEvent({
+          issuer: context.issuer,
+          principal: servicePrincipalOf(sp.id),
+          at: cause.at,
+          reason,
+        }),
+      ],
     };
   });
 }

@@ -27,12 +27,7 @@ export async function deleteOidcStateOfUser(trx: Db, userId: string): Promise<vo
 }
 
 async function setUserColumns(trx: Db, id: string, set: Updateable<UsersTable>) {
-  return trx
-    .updateTable('users')
-    .set(set)
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirstOrThrow();
+  return trx.updateTable('users').set(set).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
 }
 
 export interface ActionOptions {
@@ -48,7 +43,16 @@ export function disableUser(
   return runCriticalAction(context, 'user.disable', async (trx, cause) => {
     const row = await findUserRow(trx, reference, { forUpdate: true });
     const before = toUser(row);
-    if (!row.enabled) return { targetType: 'user', targetId: row.id, before, after: before, events: [], result: before, changed: false };
+    if (!row.enabled)
+      return {
+        targetType: 'user',
+        targetId: row.id,
+        before,
+        after: before,
+        events: [],
+        result: before,
+        changed: false,
+      };
     const after = toUser(await setUserColumns(trx, row.id, { enabled: false, updated_at: cause.at }));
     const reason = options.reason ?? 'account disabled by an administrator';
     return {
@@ -57,7 +61,9 @@ export function disableUser(
       before,
       after,
       result: after,
-      events: [accountDisabledEvent({ issuer: context.issuer, principal: principalOf(row), at: cause.at, reason })],
+      events: [
+        accountDisabledEvent({ issuer: context.issuer, principal: principalOf(row), at: cause.at, reason }),
+      ],
     };
   });
 }
@@ -70,7 +76,16 @@ export function enableUser(
   return runCriticalAction(context, 'user.enable', async (trx, cause) => {
     const row = await findUserRow(trx, reference, { forUpdate: true });
     const before = toUser(row);
-    if (row.enabled) return { targetType: 'user', targetId: row.id, before, after: before, events: [], result: before, changed: false };
+    if (row.enabled)
+      return {
+        targetType: 'user',
+        targetId: row.id,
+        before,
+        after: before,
+        events: [],
+        result: before,
+        changed: false,
+      };
     const after = toUser(await setUserColumns(trx, row.id, { enabled: true, updated_at: cause.at }));
     const reason = options.reason ?? 'account enabled by an administrator';
     return {
@@ -79,7 +94,9 @@ export function enableUser(
       before,
       after,
       result: after,
-      events: [accountEnabledEvent({ issuer: context.issuer, principal: principalOf(row), at: cause.at, reason })],
+      events: [
+        accountEnabledEvent({ issuer: context.issuer, principal: principalOf(row), at: cause.at, reason }),
+      ],
     };
   });
 }
@@ -105,7 +122,9 @@ export function deleteUser(
       before,
       after,
       result: after,
-      events: [accountPurgedEvent({ issuer: context.issuer, principal: principalOf(row), at: cause.at, reason })],
+      events: [
+        accountPurgedEvent({ issuer: context.issuer, principal: principalOf(row), at: cause.at, reason }),
+      ],
     };
   });
 }
@@ -130,7 +149,11 @@ export async function resetPassword(
     const row = await findUserRow(trx, reference, { forUpdate: true });
     const before = toUser(row);
     const after = toUser(
-      await setUserColumns(trx, row.id, { password_hash: passwordHash, credentials_changed_at: cause.at, updated_at: cause.at }),
+      await setUserColumns(trx, row.id, {
+        password_hash: passwordHash,
+        credentials_changed_at: cause.at,
+        updated_at: cause.at,
+      }),
     );
     const reason = input.reason ?? 'password reset by an administrator';
     return {
@@ -163,7 +186,15 @@ export function requireMfa(
     const row = await findUserRow(trx, reference, { forUpdate: true });
     const before = toUser(row);
     if (row.mfa_required)
-      return { targetType: 'user', targetId: row.id, before, after: before, events: [], result: before, changed: false };
+      return {
+        targetType: 'user',
+        targetId: row.id,
+        before,
+        after: before,
+        events: [],
+        result: before,
+        changed: false,
+      };
     const after = toUser(await setUserColumns(trx, row.id, { mfa_required: true, updated_at: cause.at }));
     const reason = options.reason ?? 'multi-factor authentication required by an administrator';
     const events =
@@ -192,7 +223,11 @@ export function recordMfaEnrollment(
     const row = await findUserRow(trx, userId, { forUpdate: true });
     const before = toUser(row);
     const after = toUser(
-      await setUserColumns(trx, row.id, { totp_secret: totpSecret, totp_enrolled_at: cause.at, updated_at: cause.at }),
+      await setUserColumns(trx, row.id, {
+        totp_secret: totpSecret,
+        totp_enrolled_at: cause.at,
+        updated_at: cause.at,
+      }),
     );
     return {
       targetType: 'user',
@@ -225,7 +260,9 @@ export function revokeUserSessions(
   return runCriticalAction(context, 'user.sessions.revoke', async (trx, cause) => {
     const row = await findUserRow(trx, reference, { forUpdate: true });
     const before = toUser(row);
-    const after = toUser(await setUserColumns(trx, row.id, { sessions_revoked_at: cause.at, updated_at: cause.at }));
+    const after = toUser(
+      await setUserColumns(trx, row.id, { sessions_revoked_at: cause.at, updated_at: cause.at }),
+    );
     await deleteOidcStateOfUser(trx, row.id);
     const reason = options.reason ?? 'all sessions revoked by an administrator';
     return {
@@ -234,7 +271,9 @@ export function revokeUserSessions(
       before,
       after,
       result: after,
-      events: [sessionRevokedEvent({ issuer: context.issuer, principal: principalOf(row), at: cause.at, reason })],
+      events: [
+        sessionRevokedEvent({ issuer: context.issuer, principal: principalOf(row), at: cause.at, reason }),
+      ],
     };
   });
 }
