@@ -85,6 +85,8 @@ export interface OpenCaeClientOptions extends ClientCredentialOptions {
   allowInsecureRequests?: boolean;
   /** Failures no caller sees (background refresh, token store); default: ignored. */
   onBackgroundError?: (error: unknown) => void;
+  /** Called when `fetch` answers a claims challenge (for logs and metrics). */
+  onChallenge?: (event: { url: string; challenge: ClaimsChallenge }) => void;
 }
 
 /** Per-call options: override the client's defaults. */
@@ -222,7 +224,13 @@ export class OpenCaeClient implements TokenCredential {
     return fetchAnsweringChallenges(
       {
         token: (signal) => this.#cache.get(request.key, () => this.#acquire(request, undefined), signal),
-        answer: (challenge, rejected, signal) => this.#renew(request, challenge.claims, rejected, signal),
+        answer: (challenge, rejected, signal) => {
+          this.#options.onChallenge?.({
+            url: input instanceof Request ? input.url : String(input),
+            challenge,
+          });
+          return this.#renew(request, challenge.claims, rejected, signal);
+        },
       },
       this.#fetch,
       this.#maxReplayBodyBytes,
