@@ -25,10 +25,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     // Sent verbatim with each push; a credential of the receiver, never logged.
     .addColumn('authorization_header', 'text')
     .addColumn('status', 'text', (c) =>
-      c
-        .notNull()
-        .defaultTo('enabled')
-        .check(sql`status in ('enabled', 'paused', 'disabled')`),
+      c.notNull().defaultTo('enabled').check(sql`status in ('enabled', 'paused', 'disabled')`),
     )
     .addColumn('status_reason', 'text')
     .addColumn('min_verification_interval', 'integer', (c) => c.notNull())
@@ -91,7 +88,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createIndex('ssf_deliveries_outstanding')
     .on('ssf_deliveries')
     .columns(['stream_id', 'security_event_id'])
-    .where(sql`state in ('pending', 'delivered')`)
+    .where(sql<boolean>`state in ('pending', 'delivered')`)
     .execute();
   // Admin: dead letters and failures per stream.
   await db.schema
