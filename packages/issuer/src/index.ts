@@ -6,5 +6,6 @@ export * from './crypto/secrets.js';
 export * from './events/outbox.js';
 export * from './keys/signing-keys.js';
 export * from './server.js';
+export * from './ssf/index.js';
 export * from './storage/database.js';
 export type * from './storage/schema.js';
