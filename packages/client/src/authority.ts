@@ -26,9 +26,9 @@ export class Authority {
     }
   }
 
-  /** The canonical issuer identifier, used in cache keys. */
+  /** The configured issuer, used in cache keys (stable before and after discovery). */
   get id(): string {
-    return this.#metadata?.issuer ?? this.issuer.href.replace(/\/$/, '');
+    return this.issuer.href.replace(/\/$/, '');
   }
 
   async metadata(signal?: AbortSignal): Promise<oauth.AuthorizationServer> {

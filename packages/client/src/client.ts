@@ -336,7 +336,8 @@ export class OpenCaeClient implements TokenCredential {
     };
     await this.#withAccountLock(() => this.#accounts.set(account, grant.refreshTokenExpiresIn));
     const request = await this.#resolve(options);
-    return this.#cache.get(request.key, async () => grant.accessToken);
+    // Replaces whatever was cached for this account and these scopes.
+    return this.#cache.renew(request.key, 'sign-in', async () => grant.accessToken);
   }
 
   #tokenRequest(options: TokenOptions, o: { withOidcScopes: boolean }): TokenRequest {
