@@ -4,6 +4,7 @@
  * `access_token.xms_cc.values`, and a resource's claims challenge is merged into the same object.
  */
 import { ClaimsRequestError } from './errors.js';
+import { isPlainObject } from './json.js';
 
 export type ClaimsRequest = {
   access_token?: Record<string, unknown>;
@@ -20,12 +21,6 @@ export const CP1 = 'cp1';
 
 /** Members of a claims request that OIDC defines as objects (`null` is not allowed for them). */
 const OBJECT_MEMBERS = ['access_token', 'id_token', 'userinfo'] as const;
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
 
 /**
  * Parses a `claims` request parameter. Absent or empty → `undefined`.

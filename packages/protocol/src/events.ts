@@ -3,8 +3,8 @@
  * Every schema keeps members it does not know (the specs say receivers ignore them).
  */
 import { z } from 'zod';
-import { isPlainObject } from './claims-request.js';
 import { EventValidationError } from './errors.js';
+import { isPlainObject } from './json.js';
 
 const CAEP_BASE = 'https://schemas.openid.net/secevent/caep/event-type/';
 const RISC_BASE = 'https://schemas.openid.net/secevent/risc/event-type/';

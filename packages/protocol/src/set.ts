@@ -13,9 +13,9 @@ import {
   type CryptoKey as JoseCryptoKey,
   type JWTVerifyGetKey,
 } from 'jose';
-import { isPlainObject } from './claims-request.js';
 import { EventValidationError, SetBuildError, type SetErrorCode, SetVerificationError } from './errors.js';
 import { parseEvent } from './events.js';
+import { isPlainObject } from './json.js';
 import { type SubjectIdentifier, subjectIdentifierSchema } from './subject.js';
 
 export const SET_TYP = 'secevent+jwt';
