@@ -202,3 +202,31 @@ describe('expiry', () => {
     expect(token.expiresAt).toBe(sentAt + 3_600_000);
   });
 });
+
+describe('a failing store', () => {
+  it('does not fail the caller: tokens are still served and the failures reported', async () => {
+    const broken = {
+      get: async () => {
+        throw new Error('store down (get)');
+      },
+      set: async () => {
+        throw new Error('store down (set)');
+      },
+      delete: async () => {},
+    };
+    const { issuer, client, backgroundErrors } = setup({ store: broken });
+    const first = await client.getAccessToken();
+    expect((await client.getAccessToken()).token).toBe(first.token);
+    expect(issuer.tokenRequests).toHaveLength(1);
+    expect(backgroundErrors.map((e) => (e as Error).message)).toEqual(
+      expect.arrayContaining(['store down (get)', 'store down (set)']),
+    );
+  });
+
+  it('a corrupt stored value is a cache miss', async () => {
+    const store = { get: async () => '{"v":1,"token":42}', set: async () => {}, delete: async () => {} };
+    const { issuer, client } = setup({ store });
+    await client.getAccessToken();
+    expect(issuer.tokenRequests).toHaveLength(1);
+  });
+});
