@@ -70,6 +70,11 @@ export function parseIpRange(input: string): IpRange {
   const slash = text.indexOf('/');
   const addressText = slash === -1 ? text : text.slice(0, slash);
   const bitsText = slash === -1 ? undefined : text.slice(slash + 1);
+  const dotted = DOTTED_QUAD.exec(addressText);
+  if (dotted && dotted.slice(1).every((octet) => Number(octet) <= 255)) {
+    // Fast path for the common case (large IPv4 lists): no generic parser needed.
+    return ipv4Range(text, new ipaddr.IPv4(dotted.slice(1).map(Number)), bitsText);
+  }
   if (!ipaddr.isValid(addressText) || addressText.includes('%')) {
     throw new IpRangeSyntaxError(text, `"${text}": "${addressText}" is not an IPv4 or IPv6 address`);
   }
@@ -78,29 +83,12 @@ export function parseIpRange(input: string): IpRange {
   if (address.kind() === 'ipv4' && !ipaddr.IPv4.isValidFourPartDecimal(addressText)) {
     throw new IpRangeSyntaxError(text, `"${text}": write IPv4 addresses as four decimal parts (a.b.c.d)`);
   }
-  const maxBits = address.kind() === 'ipv4' ? 32 : 128;
-  let bits = maxBits;
-  if (bitsText !== undefined) {
-    if (!/^\d{1,3}$/.test(bitsText) || Number(bitsText) > maxBits) {
-      throw new IpRangeSyntaxError(
-        text,
-        `"${text}": the prefix length must be an integer from 0 to ${maxBits}`,
-      );
-    }
-    bits = Number(bitsText);
-  }
-  if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress() && bits >= 96) {
+  if (address.kind() === 'ipv4') return ipv4Range(text, address as ipaddr.IPv4, bitsText);
+  let bits = prefixLength(text, bitsText, 128);
+  if ((address as ipaddr.IPv6).isIPv4MappedAddress() && bits >= 96) {
     address = (address as ipaddr.IPv6).toIPv4Address();
     bits -= 96;
-  }
-  if (address.kind() === 'ipv4') {
-    const value = ipv4Value(address as ipaddr.IPv4);
-    const size = 2 ** (32 - bits);
-    if (value % size !== 0) {
-      const network = ipaddr.IPv4.networkAddressFromCIDR(`${address.toString()}/${bits}`);
-      throw new IpRangeSyntaxError(text, `"${text}": host bits are set; did you mean ${network}/${bits}?`);
-    }
-    return { family: 4, first: value, last: value + size - 1 };
+    return ipv4Range(text, address as ipaddr.IPv4, String(bits));
   }
   const value = ipv6Value(address as ipaddr.IPv6);
   const hostMask = (1n << BigInt(128 - bits)) - 1n;
@@ -109,6 +97,30 @@ export function parseIpRange(input: string): IpRange {
     throw new IpRangeSyntaxError(text, `"${text}": host bits are set; did you mean ${network}/${bits}?`);
   }
   return { family: 6, first: value, last: value | hostMask };
+}
+
+const DOTTED_QUAD = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+
+function prefixLength(text: string, bitsText: string | undefined, maxBits: number): number {
+  if (bitsText === undefined) return maxBits;
+  if (!/^\d{1,3}$/.test(bitsText) || Number(bitsText) > maxBits) {
+    throw new IpRangeSyntaxError(
+      text,
+      `"${text}": the prefix length must be an integer from 0 to ${maxBits}`,
+    );
+  }
+  return Number(bitsText);
+}
+
+function ipv4Range(text: string, address: ipaddr.IPv4, bitsText: string | undefined): IpRange {
+  const bits = prefixLength(text, bitsText, 32);
+  const value = ipv4Value(address);
+  const size = 2 ** (32 - bits);
+  if (value % size !== 0) {
+    const network = ipaddr.IPv4.networkAddressFromCIDR(`${address.toString()}/${bits}`);
+    throw new IpRangeSyntaxError(text, `"${text}": host bits are set; did you mean ${network}/${bits}?`);
+  }
+  return { family: 4, first: value, last: value + size - 1 };
 }
 
 /** Disjoint segments of one family: `starts[i]` begins segment i, which ends where segment i+1 begins. */
@@ -123,28 +135,27 @@ function buildSegments<V extends number | bigint>(
   ranges: { key: string; first: V; last: V }[],
   max: V,
 ): SegmentTable<V> {
-  const opens = new Map<V, string[]>();
-  const closes = new Map<V, string[]>();
+  // Boundary events sorted by address (no Map keyed by bigint: V8 hashes bigints poorly).
+  const events: { point: V; key: string; delta: 1 | -1 }[] = [];
   for (const { key, first, last } of ranges) {
-    (opens.get(first) ?? opens.set(first, []).get(first)!).push(key);
+    events.push({ point: first, key, delta: 1 });
     if (last !== max) {
       const after = (typeof last === 'bigint' ? last + 1n : (last as number) + 1) as V;
-      (closes.get(after) ?? closes.set(after, []).get(after)!).push(key);
+      events.push({ point: after, key, delta: -1 });
     }
   }
-  const points = [...new Set<V>([...opens.keys(), ...closes.keys()])].sort((a, b) =>
-    a < b ? -1 : a > b ? 1 : 0,
-  );
+  events.sort((a, b) => (a.point < b.point ? -1 : a.point > b.point ? 1 : 0));
   const counts = new Map<string, number>();
   const interned = new Map<string, readonly string[]>();
   const table: SegmentTable<V> = { starts: [], keys: [] };
-  for (const point of points) {
-    for (const key of closes.get(point) ?? []) {
-      const count = counts.get(key)! - 1;
+  for (let i = 0; i < events.length; ) {
+    const point = events[i]!.point;
+    for (; i < events.length && events[i]!.point === point; i++) {
+      const { key, delta } = events[i]!;
+      const count = (counts.get(key) ?? 0) + delta;
       if (count === 0) counts.delete(key);
       else counts.set(key, count);
     }
-    for (const key of opens.get(point) ?? []) counts.set(key, (counts.get(key) ?? 0) + 1);
     const active = [...counts.keys()].sort();
     const id = active.join('\u0000');
     let keys = interned.get(id);

@@ -211,3 +211,37 @@ export interface Database {
   ssf_stream_subjects: SsfStreamSubjectsTable;
   ssf_deliveries: SsfDeliveriesTable;
 }
+
+// Conditional Access (migration 005_conditional_access), merged into Database.
+export interface CaNamedLocationsTable {
+  id: string;
+  name: string;
+  trusted: Generated<boolean>;
+  ranges: Json<string[]>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface CaPoliciesTable {
+  id: string;
+  name: string;
+  state: 'enabled' | 'reportOnly' | 'disabled';
+  /** The validated policy definition (see conditional-access/policy.ts), without id. */
+  definition: Json<Record<string, unknown>>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface CaPolicyChangesTable {
+  /** bigint: the driver returns it as a string. */
+  version: ColumnType<string, number | string, never>;
+  /** Audiences the change affects; null = every audience. */
+  audiences: Json<string[]> | null;
+  changed_at: Timestamp;
+}
+
+export interface Database {
+  ca_named_locations: CaNamedLocationsTable;
+  ca_policies: CaPoliciesTable;
+  ca_policy_changes: CaPolicyChangesTable;
+}

@@ -1,0 +1,96 @@
+/**
+ * Admin REST routes for named locations and policies (a Fastify plugin; the module registers it under
+ * /admin/v1). CRUD only: validation, versioning, events and audit live in the store.
+ */
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { requireAccessToken } from '../auth/require-token.js';
+import type { IssuerContext } from '../context.js';
+import { ConditionalAccessError } from './errors.js';
+import { conditionalAccessErrorHandler } from './http-errors.js';
+import type { NamedLocationInput } from './named-location.js';
+import type { PolicyInput } from './policy.js';
+import { conditionalAccessFor } from './service.js';
+import type { ChangeReceipt } from './store.js';
+
+export const ADMIN_AUDIENCE = 'urn:opencae:admin';
+/** 10,000+ ranges per named location do not fit the server's default 256 KiB body limit. */
+export const NAMED_LOCATION_BODY_LIMIT = 8 * 1024 * 1024;
+/** Response header carrying the policy version a change produced. */
+export const POLICY_VERSION_HEADER = 'opencae-policy-version';
+
+function actorOf(request: FastifyRequest): string {
+  const claims = request.accessToken;
+  return String(claims?.azp ?? claims?.oid ?? claims?.sub ?? 'unknown');
+}
+
+function objectBody(request: FastifyRequest): unknown {
+  if (typeof request.body !== 'object' || request.body === null || Array.isArray(request.body)) {
+    throw new ConditionalAccessError('ERR_CA_INVALID', 'the request body must be a JSON object');
+  }
+  return request.body;
+}
+
+export function conditionalAccessAdminRoutes(context: IssuerContext): FastifyPluginAsync {
+  return async function conditionalAccessAdmin(app: FastifyInstance) {
+    const service = conditionalAccessFor(context);
+    const store = service.store;
+    app.setErrorHandler(conditionalAccessErrorHandler);
+    app.addHook(
+      'preHandler',
+      requireAccessToken(context.accessTokens, { audience: ADMIN_AUDIENCE, anyOf: ['admin'] }),
+    );
+
+    const sendChange = <T>(reply: import('fastify').FastifyReply, receipt: ChangeReceipt<T>, status = 200) =>
+      reply.code(status).header(POLICY_VERSION_HEADER, String(receipt.policyVersion)).send(receipt.value);
+
+    // Named locations.
+    app.get('/named-locations', async () => ({ items: await store.listNamedLocations() }));
+    app.get<{ Params: { id: string } }>('/named-locations/:id', async (request) =>
+      store.getNamedLocation(request.params.id),
+    );
+    app.post('/named-locations', { bodyLimit: NAMED_LOCATION_BODY_LIMIT }, async (request, reply) => {
+      const receipt = await store.createNamedLocation(
+        objectBody(request) as NamedLocationInput,
+        actorOf(request),
+      );
+      return sendChange(reply.header('location', `named-locations/${receipt.value.id}`), receipt, 201);
+    });
+    app.put<{ Params: { id: string } }>(
+      '/named-locations/:id',
+      { bodyLimit: NAMED_LOCATION_BODY_LIMIT },
+      async (request, reply) =>
+        sendChange(
+          reply,
+          await store.replaceNamedLocation(
+            request.params.id,
+            objectBody(request) as NamedLocationInput,
+            actorOf(request),
+          ),
+        ),
+    );
+    app.delete<{ Params: { id: string } }>('/named-locations/:id', async (request, reply) => {
+      const receipt = await store.deleteNamedLocation(request.params.id, actorOf(request));
+      return reply.code(204).header(POLICY_VERSION_HEADER, String(receipt.policyVersion)).send();
+    });
+
+    // Policies.
+    app.get('/conditional-access/policies', async () => ({ items: await store.listPolicies() }));
+    app.get<{ Params: { id: string } }>('/conditional-access/policies/:id', async (request) =>
+      store.getPolicy(request.params.id),
+    );
+    app.post('/conditional-access/policies', async (request, reply) => {
+      const receipt = await store.createPolicy(objectBody(request) as PolicyInput, actorOf(request));
+      return sendChange(reply.header('location', `policies/${receipt.value.id}`), receipt, 201);
+    });
+    app.put<{ Params: { id: string } }>('/conditional-access/policies/:id', async (request, reply) =>
+      sendChange(
+        reply,
+        await store.replacePolicy(request.params.id, objectBody(request) as PolicyInput, actorOf(request)),
+      ),
+    );
+    app.delete<{ Params: { id: string } }>('/conditional-access/policies/:id', async (request, reply) => {
+      const receipt = await store.deletePolicy(request.params.id, actorOf(request));
+      return reply.code(204).header(POLICY_VERSION_HEADER, String(receipt.policyVersion)).send();
+    });
+  };
+}

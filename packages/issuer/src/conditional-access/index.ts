@@ -1,0 +1,13 @@
+export { conditionalAccessAdminRoutes, POLICY_VERSION_HEADER } from './admin-routes.js';
+export * from './errors.js';
+export * from './evaluate.js';
+export * from './ip-range-index.js';
+export * from './location-policy-document.js';
+export * from './module.js';
+export * from './named-location.js';
+export * from './policy.js';
+export * from './policy-set.js';
+export * from './service.js';
+export * from './store.js';
+export { LOCATION_POLICIES_PATH, locationPolicySyncRoutes } from './sync-routes.js';
+export * from './token-claims.js';
