@@ -1,0 +1,292 @@
+/**
+ * The oidc-provider configuration of the token service. CAE is layered on through the provider's own
+ * extension points, each delegating to a framework-free module:
+ * - `getResourceServerInfo`: the API behind an audience, what the app was granted on it, and the
+ *   lifetime decision (CAE or standard) for the token about to be minted;
+ * - `findAccount`: current state of the user (and app) at every code / refresh-token redemption;
+ * - `formats.customizers.jwt`: the access-token claims (oid, tid, idtyp, azp, scp|roles, sid, ipaddr,
+ *   xms_cc, nbf) in `typ: at+jwt` JWTs;
+ * - `claimsParameter.assertClaimsParameter`: size and satisfiability of the `claims` parameter.
+ */
+import { type ClaimsRequest, ClaimsRequestError, parseClaimsRequest } from '@opencae/protocol';
+import type { JWK } from 'jose';
+import {
+  type Account,
+  type Configuration,
+  interactionPolicy,
+  type KoaContextWithOIDC,
+  type UnknownObject,
+} from 'oidc-provider';
+import type { IssuerConfig } from '../config.js';
+import { SIGNING_ALG } from '../keys/signing-keys.js';
+import type { Db } from '../storage/database.js';
+import { decideLifetime, evaluateEssentialClaims, isCaeCapable } from './cae-rules.js';
+import { ApplicationClientAdapter } from './client-registry.js';
+import { applicationRefusal, userRefusal } from './current-state.js';
+import type { ApplicationState, DirectoryReader } from './directory-reader.js';
+import { TokenServiceError } from './errors.js';
+import { messagePage } from './interaction/pages.js';
+import {
+  invalidClient,
+  invalidGrant,
+  invalidRequest,
+  invalidScope,
+  invalidTarget,
+  toOAuthError,
+} from './oauth-errors.js';
+import { OidcModelAdapter } from './oidc-adapter.js';
+import { requestStateOf } from './request-state.js';
+import { applicationRoles, audiencesOf, delegatedScopes, grantableScopes } from './scopes.js';
+
+export const ROUTES = {
+  authorization: '/authorize',
+  token: '/token',
+  introspection: '/token/introspection',
+  revocation: '/token/revocation',
+  jwks: '/jwks',
+  userinfo: '/userinfo',
+  end_session: '/session/end',
+} as const;
+
+export const INTERACTION_PATH = '/interaction';
+
+export interface ProviderDependencies {
+  config: IssuerConfig;
+  db: Db;
+  directory: DirectoryReader;
+  /** Private JWKs, the active signing key first. */
+  signingKeys: JWK[];
+  cookieKeys: string[];
+}
+
+type Ctx = KoaContextWithOIDC;
+
+/** Seconds since epoch → Date, for comparing a grant's sign-in time with state changes. */
+const fromEpoch = (seconds: unknown): Date | undefined =>
+  typeof seconds === 'number' ? new Date(seconds * 1000) : undefined;
+
+/** When the grant behind a code or refresh token was established: the sign-in time of its session. */
+function establishedAt(source: UnknownObject | undefined): Date | undefined {
+  if (!source) return undefined;
+  return fromEpoch(source.authTime) ?? fromEpoch(source.iiat) ?? fromEpoch(source.iat);
+}
+
+export function buildProviderConfiguration(deps: ProviderDependencies): Configuration {
+  const { config, db, directory } = deps;
+  const activeKid = deps.signingKeys[0]?.kid;
+  const clients = new ApplicationClientAdapter(directory);
+
+  const applicationOf = (ctx: Ctx, clientId: string): Promise<ApplicationState | undefined> => {
+    const state = requestStateOf(ctx);
+    state.application ??= directory.applicationByClientId(clientId);
+    return state.application;
+  };
+
+  /** The claims that rule this token: the request's own `claims`, else those remembered from authorization. */
+  const effectiveClaims = (ctx: Ctx): ClaimsRequest | undefined => {
+    const state = requestStateOf(ctx);
+    if (state.claims) return state.claims;
+    const source = (ctx.oidc.entities.RefreshToken ?? ctx.oidc.entities.AuthorizationCode) as
+      | { claims?: ClaimsRequest }
+      | undefined;
+    return source?.claims ?? undefined;
+  };
+
+  const accountState = new interactionPolicy.Check(
+    'opencae_account_state',
+    'the account must sign in again',
+    async (ctx: Ctx) => {
+      const accountId = ctx.oidc.session?.accountId;
+      if (!accountId) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      const user = await directory.userById(accountId);
+      const why = userRefusal(user, fromEpoch(ctx.oidc.session?.authTime));
+      return why ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT;
+    },
+  );
+  const policy = interactionPolicy.base();
+  policy.get('login')?.checks.add(accountState);
+
+  return {
+    adapter: (name: string) => (name === 'Client' ? clients : new OidcModelAdapter(db, name)) as never,
+    clients: [],
+    jwks: { keys: deps.signingKeys as never },
+    cookies: {
+      keys: deps.cookieKeys,
+      long: { signed: true, httpOnly: true, sameSite: 'lax' },
+      short: { signed: true, httpOnly: true, sameSite: 'lax' },
+    },
+    routes: ROUTES,
+    scopes: ['openid', 'offline_access', 'profile', 'email'],
+    claims: {
+      openid: ['sub'],
+      profile: ['name', 'preferred_username'],
+      email: ['email'],
+    },
+    responseTypes: ['code'],
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+    enabledJWA: {
+      clientAuthSigningAlgValues: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+      idTokenSigningAlgValues: [SIGNING_ALG],
+    },
+    pkce: { required: () => true },
+    rotateRefreshToken: true,
+    clockTolerance: 5,
+    issueRefreshToken: async (_ctx, client, code) =>
+      client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+    interactions: {
+      policy,
+      url: (_ctx, interaction) => `${INTERACTION_PATH}/${interaction.uid}`,
+    },
+    ttl: {
+      AccessToken: (_ctx, token) =>
+        token.resourceServer?.accessTokenTTL ?? config.lifetimes.standard.minSeconds,
+      ClientCredentials: (_ctx, token) =>
+        token.resourceServer?.accessTokenTTL ?? config.lifetimes.standard.minSeconds,
+      AuthorizationCode: 60,
+      IdToken: 3600,
+      Interaction: 600,
+      Session: 14 * 24 * 3600,
+      Grant: 14 * 24 * 3600,
+      RefreshToken: 14 * 24 * 3600,
+    },
+    async findAccount(ctx: Ctx, sub: string, redeemed?: object): Promise<Account | undefined> {
+      const token = redeemed as UnknownObject | undefined;
+      const user = await directory.userById(sub);
+      if (token) {
+        // A code or refresh token is being redeemed (or an access token used at userinfo).
+        const since = establishedAt(token);
+        const why = userRefusal(user, since);
+        if (why) throw invalidGrant(why);
+        const clientId = typeof token.clientId === 'string' ? token.clientId : ctx.oidc.client?.clientId;
+        if (clientId) {
+          const appWhy = applicationRefusal(await applicationOf(ctx, clientId), since);
+          if (appWhy) throw invalidClient(appWhy);
+        }
+      }
+      if (!user || user.deletedAt) return undefined;
+      return {
+        accountId: user.id,
+        claims: () => ({
+          sub: user.id,
+          name: user.displayName,
+          preferred_username: user.username,
+          ...(user.email ? { email: user.email } : {}),
+        }),
+      };
+    },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: { enabled: true },
+      claimsParameter: {
+        enabled: true,
+        // Called by the authorization endpoint with the parsed claims.
+        async assertClaimsParameter(ctx: Ctx) {
+          try {
+            const claims = parseClaimsRequest(ctx.oidc.params?.claims as string | undefined);
+            evaluateEssentialClaims(claims, Math.floor(Date.now() / 1000));
+          } catch (error) {
+            if (error instanceof ClaimsRequestError)
+              throw invalidRequest(`invalid claims parameter: ${error.message}`);
+            if (error instanceof TokenServiceError) throw toOAuthError(error);
+            throw error;
+          }
+        },
+      },
+      resourceIndicators: {
+        enabled: true,
+        // Entra-style scopes name the API: `api://orders/.default` means resource=api://orders.
+        async defaultResource(ctx: Ctx, _client, oneOf?: readonly string[]) {
+          const named = audiencesOf(ctx.oidc.params?.scope as string | undefined);
+          if (oneOf) {
+            const chosen = named.filter((audience) => oneOf.includes(audience));
+            if (chosen.length === 1) return chosen[0] as string;
+            return oneOf.length === 1 ? (oneOf[0] as string) : [...oneOf];
+          }
+          if (named.length === 0) return undefined as unknown as string;
+          return named.length === 1 ? (named[0] as string) : named;
+        },
+        useGrantedResource: async () => true,
+        async getResourceServerInfo(ctx: Ctx, audience: string, client) {
+          const application = await applicationOf(ctx, client.clientId);
+          const why = applicationRefusal(application);
+          if (why) throw invalidClient(why);
+          const found = await directory.apiWithGrant(audience, application!.applicationId);
+          if (!found) throw invalidTarget(`no API is registered with the audience ${audience}`);
+          const { api, grant } = found;
+          const isTokenEndpoint = ctx.oidc.route === 'token';
+          const grantType = ctx.oidc.params?.grant_type;
+          if (isTokenEndpoint && grantType === 'client_credentials') {
+            const roles = applicationRoles(api, grant, ctx.oidc.params?.scope as string | undefined);
+            if (roles.length === 0)
+              throw invalidScope(`the application has not been granted any app role on ${audience}`);
+          } else if (!grant || grant.scopes.length === 0) {
+            throw invalidScope(`the application has not been granted any delegated scope on ${audience}`);
+          }
+          const decision = decideLifetime(
+            config.lifetimes,
+            isCaeCapable(effectiveClaims(ctx)),
+            api.caeEnabled,
+          );
+          requestStateOf(ctx).decisions.set(audience, { api, grant, ...decision });
+          return {
+            audience,
+            scope: grantableScopes(api, grant).join(' '),
+            accessTokenFormat: 'jwt',
+            accessTokenTTL: decision.lifetimeSeconds,
+            jwt: { sign: { alg: SIGNING_ALG, ...(activeKid ? { kid: activeKid } : {}) } },
+          };
+        },
+      },
+    },
+    formats: {
+      customizers: {
+        async jwt(ctx: Ctx, token, jwt) {
+          const state = requestStateOf(ctx);
+          const audience = Array.isArray(jwt.payload.aud) ? jwt.payload.aud[0] : jwt.payload.aud;
+          const decision = state.decisions.get(String(audience));
+          if (!decision) throw new Error(`no issuance decision for audience ${String(audience)}`);
+          const payload = jwt.payload as Record<string, unknown>;
+          const isApp = token.kind === 'ClientCredentials';
+          const scope = typeof payload.scope === 'string' ? payload.scope : undefined;
+          const clientId = String(payload.client_id);
+          delete payload.scope;
+          if (isApp) {
+            const application = await applicationOf(ctx, clientId);
+            const oid = application?.servicePrincipal?.id;
+            if (!oid) throw invalidClient('the application has no service principal in this tenant');
+            payload.sub = oid;
+            payload.oid = oid;
+            payload.idtyp = 'app';
+            payload.roles = applicationRoles(decision.api, decision.grant, scope);
+          } else {
+            payload.oid = payload.sub;
+            payload.idtyp = 'user';
+            payload.scp = delegatedScopes(decision.api, decision.grant, scope).join(' ');
+            const sid = (token as { sid?: string }).sid;
+            if (sid) payload.sid = sid;
+          }
+          payload.azp = clientId;
+          payload.tid = await directory.tenant();
+          if (state.ip) payload.ipaddr = state.ip;
+          if (decision.cae) payload.xms_cc = ['cp1'];
+          const iat = Math.max(Number(payload.iat), state.notBefore ?? 0);
+          payload.iat = iat;
+          payload.nbf = iat;
+        },
+      },
+    },
+    extraParams: [],
+    renderError: async (ctx, out) => {
+      ctx.type = 'html';
+      ctx.body = errorPage(out.error, out.error_description);
+    },
+  } satisfies Configuration;
+}
+
+export function errorPage(error: string, description: string | undefined): string {
+  return messagePage('Sign-in error', description ? `${error}: ${description}` : error);
+}

@@ -1,0 +1,132 @@
+/**
+ * Hosts oidc-provider inside Fastify. Fastify reads the request body (with its limits) so the token
+ * service can look at the `claims` parameter first; the provider then gets a replay of the request
+ * carrying the same bytes. The provider instance is rebuilt when the signing keys change.
+ */
+import { IncomingMessage, type ServerResponse } from 'node:http';
+import { Provider } from 'oidc-provider';
+import type { IssuerContext } from '../context.js';
+import { refreshIn } from './cae-rules.js';
+import { installSecretVerification } from './client-registry.js';
+import { loadCookieKeys } from './cookie-keys.js';
+import { DirectoryReader } from './directory-reader.js';
+import { buildProviderConfiguration, ROUTES } from './provider-configuration.js';
+import { loadSigningKeys } from './signing-key-sync.js';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+export class ProviderHost {
+  private current: { provider: Provider; handler: Handler; fingerprint: string } | undefined;
+  private rebuilding: Promise<void> | undefined;
+  readonly directory: DirectoryReader;
+
+  constructor(private readonly context: IssuerContext) {
+    this.directory = new DirectoryReader(context.db);
+  }
+
+  get provider(): Provider {
+    if (!this.current) throw new Error('the token service has not started');
+    return this.current.provider;
+  }
+
+  /** Builds the provider, or rebuilds it when the published signing keys changed. Idempotent. */
+  async refresh(): Promise<void> {
+    this.rebuilding ??= this.rebuild().finally(() => {
+      this.rebuilding = undefined;
+    });
+    return this.rebuilding;
+  }
+
+  private async rebuild(): Promise<void> {
+    const { jwks, fingerprint } = await loadSigningKeys(this.context.keys);
+    if (this.current?.fingerprint === fingerprint) return;
+    const provider = new Provider(
+      this.context.config.issuerUrl,
+      buildProviderConfiguration({
+        config: this.context.config,
+        db: this.context.db,
+        directory: this.directory,
+        signingKeys: jwks,
+        cookieKeys: await loadCookieKeys(this.context.db),
+      }),
+    );
+    // Proxy headers are rewritten by the mount from Fastify's trusted view, see replay().
+    provider.proxy = this.context.config.trustProxy !== false;
+    installSecretVerification(provider, this.directory);
+    provider.use(addRefreshIn);
+    provider.on('server_error', (_ctx, error) =>
+      this.context.logger.error({ err: error }, 'token service error'),
+    );
+    const handler = provider.callback() as unknown as Handler;
+    this.current = { provider, handler, fingerprint };
+    if (fingerprint) this.context.logger.info({ keys: fingerprint }, 'token service keys loaded');
+  }
+
+  /** The public JWKS: every published key, read from the store. */
+  publishedJwks() {
+    return this.context.keys.jwks();
+  }
+
+  /** Hands a request (with the body bytes Fastify already read) to the provider. */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!this.current) await this.refresh();
+    await this.current!.handler(req, res);
+  }
+}
+
+/** Token responses for tokens over 2 h carry `refresh_in` (half the lifetime), as MSAL expects. */
+async function addRefreshIn(
+  ctx: { path: string; body: unknown; method: string },
+  next: () => Promise<void>,
+): Promise<void> {
+  await next();
+  if (ctx.method !== 'POST' || ctx.path !== ROUTES.token) return;
+  const body = ctx.body as { access_token?: unknown; expires_in?: unknown } | undefined;
+  if (!body || typeof body.access_token !== 'string' || typeof body.expires_in !== 'number') return;
+  const value = refreshIn(body.expires_in);
+  if (value !== undefined) ctx.body = { ...body, refresh_in: value };
+}
+
+/**
+ * A copy of an incoming request whose body is `body` (already read by Fastify). Forwarded headers are
+ * replaced with what Fastify resolved under the configured trustProxy, so the provider trusts exactly
+ * the proxies the operator configured and no client can spoof its scheme or host.
+ */
+export function replay(
+  original: IncomingMessage,
+  options: {
+    url: string;
+    body: Buffer | undefined;
+    protocol: string;
+    host: string;
+    ip: string;
+    trustProxy: boolean;
+  },
+): IncomingMessage {
+  const copy = new IncomingMessage(original.socket);
+  copy.method = original.method;
+  copy.url = options.url;
+  copy.httpVersion = original.httpVersion;
+  copy.httpVersionMajor = original.httpVersionMajor;
+  copy.httpVersionMinor = original.httpVersionMinor;
+  const headers = { ...original.headers };
+  delete headers['x-forwarded-for'];
+  delete headers['x-forwarded-proto'];
+  delete headers['x-forwarded-host'];
+  delete headers.forwarded;
+  if (options.trustProxy) {
+    headers['x-forwarded-proto'] = options.protocol;
+    headers['x-forwarded-host'] = options.host;
+    headers['x-forwarded-for'] = options.ip;
+  }
+  if (options.body) {
+    headers['content-length'] = String(options.body.length);
+    delete headers['transfer-encoding'];
+    copy.push(options.body);
+  }
+  copy.headers = headers;
+  copy.push(null);
+  // The bytes are all there; an incomplete message would destroy the shared socket when released.
+  copy.complete = true;
+  return copy;
+}

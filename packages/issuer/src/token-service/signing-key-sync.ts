@@ -1,0 +1,29 @@
+/**
+ * oidc-provider holds its signing keys in memory, fixed when it is built. When any replica rotates
+ * the keys, every replica must rebuild its provider: the rotating replica sends a NOTIFY, and each
+ * replica also re-reads the key set periodically, in case a notification was missed (a listener
+ * connection that dropped, or a rotation done by a tool that does not notify).
+ */
+import type { JWK } from 'jose';
+import type { SigningKeyStore } from '../keys/signing-keys.js';
+import { type Db, notify } from '../storage/database.js';
+
+export const SIGNING_KEYS_CHANNEL = 'opencae_signing_keys';
+
+/** Private JWKs of every published key, the active key first, and a fingerprint of the set. */
+export async function loadSigningKeys(keys: SigningKeyStore): Promise<{ jwks: JWK[]; fingerprint: string }> {
+  const published = await keys.publishedKeys();
+  const jwks = published.map((key) => key.privateJwk);
+  return { jwks, fingerprint: published.map((key) => `${key.kid}:${key.retiredAt ? 'r' : 'a'}`).join(',') };
+}
+
+/** Rotates the signing key and tells every replica (in the same database) to pick it up. */
+export async function rotateSigningKey(
+  keys: SigningKeyStore,
+  db: Db,
+  maxTokenLifetimeSeconds: number,
+): Promise<string> {
+  const key = await keys.rotate(maxTokenLifetimeSeconds);
+  await notify(db, SIGNING_KEYS_CHANNEL, key.kid);
+  return key.kid;
+}

@@ -1,0 +1,72 @@
+/**
+ * The token service as an issuer module: oidc-provider with the CAE rules, mounted in Fastify, plus
+ * the sign-in pages. Background work: rebuild the provider when the signing keys change (NOTIFY from
+ * the replica that rotated, and a periodic re-read as a safety net) and sweep expired provider rows.
+ */
+import type { IssuerContext, IssuerModule } from '../context.js';
+import { registerSignInRoutes } from './interaction/sign-in-routes.js';
+import { SignInStore } from './interaction/sign-in-store.js';
+import { sweepExpiredModels } from './oidc-adapter.js';
+import { ProviderHost } from './provider-host.js';
+import { registerProviderRoutes } from './provider-routes.js';
+import { SIGNING_KEYS_CHANNEL } from './signing-key-sync.js';
+
+export interface TokenServiceOptions {
+  /** How often each replica re-reads the signing keys even without a notification. */
+  keyRecheckMs?: number;
+  /** How often expired provider rows are deleted. */
+  sweepMs?: number;
+}
+
+export interface TokenServiceModule extends IssuerModule {
+  /** The provider host (tests and the admin module may trigger a key reload). */
+  readonly host: () => ProviderHost;
+}
+
+export function tokenServiceModule(options: TokenServiceOptions = {}): TokenServiceModule {
+  let host: ProviderHost | undefined;
+  const timers: NodeJS.Timeout[] = [];
+  let unlisten: (() => Promise<void>) | undefined;
+
+  return {
+    name: 'token-service',
+    host: () => {
+      if (!host) throw new Error('the token service is not registered');
+      return host;
+    },
+    async register(app, context: IssuerContext) {
+      host = new ProviderHost(context);
+      await host.refresh();
+      const current = host;
+      await registerProviderRoutes(app, current, { trustProxy: context.config.trustProxy !== false });
+      await registerSignInRoutes(app, {
+        provider: () => current.provider,
+        directory: current.directory,
+        store: new SignInStore(context.db),
+        issuer: context.config.issuerUrl,
+      });
+    },
+    async start(context) {
+      const current = host;
+      if (!current) return;
+      const reload = () =>
+        current.refresh().catch((error) => context.logger.error({ err: error }, 'signing key reload failed'));
+      unlisten = await context.storage.listen(SIGNING_KEYS_CHANNEL, () => void reload());
+      timers.push(setInterval(reload, options.keyRecheckMs ?? 60_000).unref());
+      timers.push(
+        setInterval(
+          () =>
+            void sweepExpiredModels(context.db).catch((error) =>
+              context.logger.warn({ err: error }, 'expired provider rows sweep failed'),
+            ),
+          options.sweepMs ?? 10 * 60_000,
+        ).unref(),
+      );
+    },
+    async stop() {
+      for (const timer of timers.splice(0)) clearInterval(timer);
+      await unlisten?.();
+      unlisten = undefined;
+    },
+  };
+}
