@@ -8,4 +8,5 @@ export * from './keys/signing-keys.js';
 export * from './server.js';
 export * from './ssf/index.js';
 export * from './storage/database.js';
+export * from './token-service/index.js';
 export type * from './storage/schema.js';

@@ -1,10 +1,11 @@
 import type { IssuerModule } from './context.js';
 import { ssfModule, ssfOptionsFromEnvironment } from './ssf/index.js';
+import { tokenServiceModule } from './token-service/index.js';
 
 /**
  * The issuer's parts, in registration order. Each lives in its own folder and adds itself here with
  * one line; server.ts knows nothing of them beyond this list.
  */
 export function issuerModules(): IssuerModule[] {
-  return [ssfModule(ssfOptionsFromEnvironment(process.env))];
+  return [tokenServiceModule(), ssfModule(ssfOptionsFromEnvironment(process.env))];
 }
