@@ -3,6 +3,8 @@
  * challenge), what a client does on every 401 (parse it), and what a receiver does per event
  * (verify a SET), RS256 and ES256 side by side, against bare `jose` signature verification.
  */
+
+import { performance } from 'node:perf_hooks';
 import {
   buildClaimsChallenge,
   buildSet,
@@ -13,7 +15,13 @@ import {
   verifySet,
 } from '@opencae/protocol';
 import { compactVerify, generateKeyPair } from 'jose';
-import { type Benchmark, defaultMeasureOptions, type Measurement, measureOpsPerSecond } from './harness.js';
+import {
+  type Benchmark,
+  defaultMeasureOptions,
+  type Measurement,
+  measureOpsPerSecond,
+  percentiles,
+} from './harness.js';
 
 const ISSUER = 'https://issuer.example.com';
 const AUDIENCE = 'https://api.example.com';
@@ -75,6 +83,31 @@ export default {
       options,
     );
 
+    // Per-call latency, RS256 and ES256 alternating call by call so both see the same load.
+    const latencySamples = ctx.quick ? 300 : 3000;
+    const latency = { rs256: [] as number[], es256: [] as number[] };
+    for (let i = 0; i < latencySamples; i++) {
+      for (const [alg, jwt, key] of [
+        ['rs256', rs256, rsa.publicKey],
+        ['es256', es256, ec.publicKey],
+      ] as const) {
+        const start = performance.now();
+        await verify(jwt, key);
+        latency[alg].push((performance.now() - start) * 1000);
+      }
+    }
+    const rsLatency = percentiles(latency.rs256, [50, 99]);
+    const esLatency = percentiles(latency.es256, [50, 99]);
+    const latencyMethod = `${latencySamples} sequential verifySet calls per algorithm, RS256 and ES256 alternating call by call; nearest-rank percentiles of per-call wall time.`;
+    const micros = (name: string, value: number, peers: Record<string, number>): Measurement => ({
+      name,
+      metric: 'latency',
+      value: Math.round(value * 10) / 10,
+      unit: 'µs',
+      peers: Object.fromEntries(Object.entries(peers).map(([k, v]) => [k, Math.round(v * 10) / 10])),
+      method: latencyMethod,
+    });
+
     const ops = (
       name: string,
       value: number,
@@ -133,6 +166,10 @@ export default {
         { 'jose.compactVerify.rs256': set.joseRs256.median },
         setMethod,
       ),
+      micros('set.verify.rs256 p50', rsLatency[50]!, { 'set.verify.es256 p50': esLatency[50]! }),
+      micros('set.verify.es256 p50', esLatency[50]!, { 'set.verify.rs256 p50': rsLatency[50]! }),
+      micros('set.verify.rs256 p99', rsLatency[99]!, { 'set.verify.es256 p99': esLatency[99]! }),
+      micros('set.verify.es256 p99', esLatency[99]!, { 'set.verify.rs256 p99': rsLatency[99]! }),
     ];
   },
 } satisfies Benchmark;
