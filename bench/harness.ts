@@ -176,5 +176,5 @@ export function machineInfo(): MachineInfo {
 export function defaultMeasureOptions(ctx: BenchContext): MeasureOptions {
   return ctx.quick
     ? { durationMs: 600, warmupMs: 200, rounds: 3 }
-    : { durationMs: 5000, warmupMs: 1000, rounds: 5 };
+    : { durationMs: 5000, warmupMs: 1000, rounds: 10 };
 }
