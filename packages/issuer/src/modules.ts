@@ -1,3 +1,4 @@
+import { directoryAdminModule } from './admin-api/module.js';
 import type { IssuerModule } from './context.js';
 import { ssfModule, ssfOptionsFromEnvironment } from './ssf/index.js';
 import { tokenServiceModule } from './token-service/index.js';
@@ -7,5 +8,5 @@ import { tokenServiceModule } from './token-service/index.js';
  * one line; server.ts knows nothing of them beyond this list.
  */
 export function issuerModules(): IssuerModule[] {
-  return [tokenServiceModule(), ssfModule(ssfOptionsFromEnvironment(process.env))];
+  return [directoryAdminModule(), tokenServiceModule(), ssfModule(ssfOptionsFromEnvironment(process.env))];
 }

@@ -14,7 +14,7 @@ import { grantApiAccess } from './grants.js';
 
 export const ADMIN_AUDIENCE = 'urn:opencae:admin';
 export const ADMIN_ROLE = 'admin';
-export const SSF_AUDIENCE = 'urn:opencae:ssf';
+export const SSF_API_AUDIENCE = 'urn:opencae:ssf';
 export const SSF_PERMISSIONS = ['ssf.manage', 'ssf.read'];
 export const ADMIN_CREDENTIALS_FILE = 'admin.json';
 const BOOTSTRAP_LOCK = 7368240002;
@@ -65,7 +65,7 @@ export async function bootstrapDirectory(
         appRoles: [ADMIN_ROLE],
       });
       await ensureBuiltInApi(trx, {
-        audience: SSF_AUDIENCE,
+        audience: SSF_API_AUDIENCE,
         name: 'OpenCAE Shared Signals stream management',
         scopes: SSF_PERMISSIONS,
         appRoles: SSF_PERMISSIONS,

@@ -27,3 +27,12 @@ export function assertStorable(value: string, field: string, maxLength: number):
   if (value.includes('\u0000') || UNPAIRED_SURROGATE.test(value))
     throw new ValidationError(`${field} must not contain NUL characters or unpaired surrogates`, field);
 }
+
+/** True when the text holds a C0 control character or DEL (never legitimate in names). */
+export function hasControlCharacter(value: string): boolean {
+  for (let index = 0; index < value.length; index++) {
+    const code = value.charCodeAt(index);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}

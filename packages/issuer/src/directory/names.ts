@@ -2,6 +2,7 @@
  * Checks of the identifiers the token service later parses: API audiences (absolute URIs, `aud` and the
  * prefix of `<audience>/<scope>`), scope and app-role values (space-separated in `scp`), redirect URIs.
  */
+import { hasControlCharacter } from './directory-context.js';
 import { ValidationError } from './errors.js';
 
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
@@ -15,7 +16,7 @@ export function assertAudience(audience: string): void {
       ? `must be at most ${MAX_AUDIENCE_LENGTH} characters`
       : !SCHEME.test(audience)
         ? 'must be an absolute URI (such as api://orders or https://api.example.com) or a urn'
-        : /[\s\x00-\x1f\x7f"<>\\^`{|}]/.test(audience)
+        : /[\s"<>\\^`{|}]/.test(audience) || hasControlCharacter(audience)
           ? 'must not contain spaces, control characters or characters URIs do not allow'
           : audience.includes('#')
             ? 'must not have a fragment'

@@ -8,7 +8,7 @@ import { hashPassword } from '../crypto/secrets.js';
 import type { Db } from '../storage/database.js';
 import type { RiskLevel, UserKind, UsersTable } from '../storage/schema.js';
 import { writeAudit } from './audit-log.js';
-import { assertStorable, type DirectoryContext, timeOf } from './directory-context.js';
+import { assertStorable, type DirectoryContext, hasControlCharacter, timeOf } from './directory-context.js';
 import { ConflictError, isUniqueViolation, NotFoundError, ValidationError } from './errors.js';
 import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from './pagination.js';
 import { isUuid } from './references.js';
@@ -73,7 +73,7 @@ export interface UpdateUserInput {
 
 export function assertUsername(username: string): void {
   assertStorable(username, 'username', 256);
-  if (username.trim() === '' || /[\x00-\x1f\x7f]/.test(username))
+  if (username.trim() === '' || hasControlCharacter(username))
     throw new ValidationError('username must not be blank or contain control characters', 'username');
   // A UUID-shaped username would be ambiguous with user ids in references.
   if (isUuid(username)) throw new ValidationError('username must not be a UUID', 'username');

@@ -1,0 +1,43 @@
+/**
+ * An admin API route as data: method, path, zod schemas and a framework-free handler. The same
+ * definition registers the Fastify route and describes the operation in the OpenAPI document.
+ */
+import type { z } from 'zod';
+import type { DirectoryContext } from '../directory/directory-context.js';
+import type { Db } from '../storage/database.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface HandlerInput<Q, B> {
+  /** Path parameters (`:user` → params.user), raw strings: services resolve them. */
+  params: Record<string, string>;
+  query: Q;
+  body: B;
+  /** Directory context of this request: the request's actor, the issuer URL. */
+  directory: DirectoryContext;
+  db: Db;
+}
+
+export interface AdminRoute<Q = unknown, B = unknown> {
+  method: HttpMethod;
+  /** Fastify syntax, relative to /admin/v1: `/users/:user/disable`. */
+  path: string;
+  operationId: string;
+  summary: string;
+  tag: string;
+  query?: z.ZodType<Q>;
+  body?: z.ZodType<B>;
+  /** Success status: 200 by default, 204 when there is no response schema. */
+  status?: number;
+  response?: z.ZodType;
+  handler(input: HandlerInput<Q, B>): Promise<unknown>;
+}
+
+/** Keeps the schema/handler types tied together while collecting routes of different shapes. */
+export function route<Q = undefined, B = undefined>(definition: AdminRoute<Q, B>): AdminRoute {
+  return definition as unknown as AdminRoute;
+}
+
+export function successStatus(definition: AdminRoute): number {
+  return definition.status ?? (definition.response ? 200 : 204);
+}

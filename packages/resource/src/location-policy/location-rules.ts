@@ -1,0 +1,47 @@
+/**
+ * A location policy document compiled for per-request checks: one range index over all its named
+ * locations (O(log n) per lookup), policies by id. Immutable; a refresh builds a new one.
+ */
+import type { LocationPolicy, LocationPolicyDocument } from './document.js';
+import { IpRangeIndex, parseIpRange } from './ip-range-index.js';
+
+const ALL = 'All';
+const ALL_TRUSTED = 'AllTrusted';
+
+export class LocationRules {
+  readonly document: LocationPolicyDocument;
+  readonly #index: IpRangeIndex;
+  readonly #trusted: ReadonlySet<string>;
+  readonly #policies: ReadonlyMap<string, LocationPolicy>;
+
+  /** Throws IpRangeSyntaxError when a range does not parse (the caller keeps its previous rules). */
+  constructor(document: LocationPolicyDocument) {
+    this.document = document;
+    this.#index = IpRangeIndex.build(
+      document.namedLocations.map((location) => ({
+        key: location.id,
+        ranges: location.ranges.map(parseIpRange),
+      })),
+    );
+    this.#trusted = new Set(document.namedLocations.filter((l) => l.trusted).map((l) => l.id));
+    this.#policies = new Map(document.policies.map((policy) => [policy.id, policy]));
+  }
+
+  policy(id: string): LocationPolicy | undefined {
+    return this.#policies.get(id);
+  }
+
+  get policies(): readonly LocationPolicy[] {
+    return this.document.policies;
+  }
+
+  /** Whether the address meets the policy's location condition, i.e. the policy blocks it. */
+  blocks(policy: LocationPolicy, address: string | undefined): boolean {
+    // An unknown address is in no named location: only `All` includes it (fail closed).
+    const containing = address === undefined ? [] : this.#index.lookup(address);
+    const matches = (entry: string) =>
+      entry === ALL_TRUSTED ? containing.some((id) => this.#trusted.has(id)) : containing.includes(entry);
+    const { include, exclude } = policy.locations;
+    return include.some((entry) => entry === ALL || matches(entry)) && !exclude.some(matches);
+  }
+}
