@@ -131,8 +131,11 @@ export function buildProviderConfiguration(deps: ProviderDependencies): Configur
     pkce: { required: () => true },
     rotateRefreshToken: true,
     clockTolerance: 5,
-    issueRefreshToken: async (_ctx, client, code) =>
-      client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+    // As Entra does for first-party apps: an app registered for the refresh_token grant gets refresh
+    // tokens (oidc-provider would otherwise drop offline_access unless prompt=consent, which MSAL does
+    // not send). They outlive the browser session; revocation goes through sessions_revoked_at.
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    expiresWithSession: async () => false,
     interactions: {
       policy,
       url: (_ctx, interaction) => `${INTERACTION_PATH}/${interaction.uid}`,
@@ -266,7 +269,10 @@ export function buildProviderConfiguration(deps: ProviderDependencies): Configur
             payload.oid = payload.sub;
             payload.idtyp = 'user';
             payload.scp = delegatedScopes(decision.api, decision.grant, scope).join(' ');
-            const sid = (token as { sid?: string }).sid;
+            // The session's uid: stable for the session, stored with every grant artifact
+            // (oidc_models.session_uid), so a session-scoped revocation can name it.
+            const session = token as { sid?: string; sessionUid?: string };
+            const sid = session.sessionUid ?? session.sid;
             if (sid) payload.sid = sid;
           }
           payload.azp = clientId;
