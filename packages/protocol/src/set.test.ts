@@ -1,4 +1,5 @@
 import { generateKeyPairSync, sign as nodeSign } from 'node:crypto';
+import fc from 'fast-check';
 import { CompactSign, createLocalJWKSet, exportJWK, generateKeyPair } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SetBuildError, SetVerificationError } from './errors.js';
@@ -314,5 +315,50 @@ describe('verifySet failures, one by one', () => {
         audience: AUDIENCE,
       }),
     ).rejects.toBe(outage);
+  });
+});
+
+describe('verifySet on arbitrary input', () => {
+  it('rejects any string with a SetVerificationError, never another error', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.string(), fc.string({ unit: fc.constantFrom('a', '.', '-', '_', 'e', 'y', 'J') })),
+        async (jwt) => {
+          await expect(verifySet(jwt, verifyOptions())).rejects.toBeInstanceOf(SetVerificationError);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('either accepts or rejects with a SetVerificationError any signed JSON payload', async () => {
+    const base = sessionRevoked();
+    const payloads = fc.oneof(
+      fc.jsonValue(),
+      fc.record({
+        iss: fc.oneof(fc.constant(ISSUER), fc.jsonValue()),
+        aud: fc.oneof(fc.constant(AUDIENCE), fc.jsonValue()),
+        iat: fc.oneof(fc.constant(base.iat), fc.jsonValue()),
+        jti: fc.oneof(fc.constant(base.jti), fc.jsonValue()),
+        sub_id: fc.oneof(fc.constant(base.sub_id), fc.jsonValue()),
+        events: fc.oneof(
+          fc.constant(base.events),
+          fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 2 }),
+        ),
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(payloads, async (payload) => {
+        const jwt = await signRaw({ alg: 'ES256', typ: SET_TYP }, payload, ec.privateKey);
+        try {
+          const verified = await verifySet(jwt, { key: ec.publicKey, issuer: ISSUER, audience: AUDIENCE });
+          expect(verified.payload.iss).toBe(ISSUER);
+          expect(Object.keys(verified.payload.events)).toHaveLength(1);
+        } catch (error) {
+          expect(error).toBeInstanceOf(SetVerificationError);
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });
