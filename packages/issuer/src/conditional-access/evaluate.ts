@@ -151,15 +151,17 @@ function scopeMismatch(
   return undefined;
 }
 
-/** Whether an address meets a policy's location condition (no condition: every address does). */
+/**
+ * Whether a client meets a policy's location condition (no condition: every client does), given the
+ * named locations containing its address (looked up once per request, not once per policy).
+ */
 export function locationConditionMet(
   policy: ConditionalAccessPolicy,
   locations: LocationMatcher,
-  address: string | undefined,
+  containing: readonly string[],
 ): boolean {
   const condition = policy.conditions.locations;
   if (!condition) return true;
-  const containing = locations.locationsOf(address);
   const matches = (entry: string) =>
     entry === ALL_TRUSTED ? containing.some((id) => locations.isTrusted(id)) : containing.includes(entry);
   const included = condition.include.some((entry) => entry === ALL || matches(entry));
@@ -190,6 +192,9 @@ export function evaluatePolicySet(set: PolicySet, request: EvaluationRequest): E
       ? request.resourceIp
       : undefined;
 
+  const issuerLocations = set.locations.locationsOf(request.issuerIp);
+  const resourceLocations = resourceIp === undefined ? [] : set.locations.locationsOf(resourceIp);
+
   for (const policy of set.policies) {
     const base = { policyId: policy.id, policyName: policy.name, state: policy.state };
     if (policy.state === 'disabled') {
@@ -199,7 +204,7 @@ export function evaluatePolicySet(set: PolicySet, request: EvaluationRequest): E
     const enabled = policy.state === 'enabled';
     const mismatch =
       scopeMismatch(policy, request) ??
-      (locationConditionMet(policy, set.locations, request.issuerIp) ? undefined : 'locationNotMatched');
+      (locationConditionMet(policy, set.locations, issuerLocations) ? undefined : 'locationNotMatched');
 
     if (enabled && mismatch !== 'locationNotMatched' && mismatch !== undefined) {
       results.push({ ...base, outcome: 'notApplied', reason: mismatch, controls: [] });
@@ -222,7 +227,7 @@ export function evaluatePolicySet(set: PolicySet, request: EvaluationRequest): E
       const variation =
         policy.grantControls.block &&
         resourceIp !== undefined &&
-        locationConditionMet(policy, set.locations, resourceIp);
+        locationConditionMet(policy, set.locations, resourceLocations);
       if (variation) variationBlockers.push(policy.id);
       results.push({
         ...base,

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
+import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
 import { IpRangeIndex, IpRangeSyntaxError, parseIpAddress, parseIpRange } from './ip-range-index.js';
 
@@ -105,6 +106,29 @@ describe('IpRangeIndex', () => {
         },
       ),
     );
+  });
+
+  it('parses client addresses exactly as ipaddr.js does (property)', () => {
+    const reference = (text: string) => {
+      const address = ipaddr.process(text);
+      const bytes = address.toByteArray();
+      let value = 0n;
+      for (const byte of bytes) value = (value << 8n) | BigInt(byte);
+      return address.kind() === 'ipv4' ? { family: 4, value: Number(value) } : { family: 6, value };
+    };
+    fc.assert(
+      fc.property(fc.oneof(fc.ipV4(), fc.ipV6()), (text) => {
+        // ipaddr.js unwraps the deprecated IPv4-compatible form (::a.b.c.d) as if it were mapped; it is not.
+        fc.pre(!/^::[\d.]+$/.test(text));
+        expect(parseIpAddress(text)).toEqual(reference(text));
+        expect(parseIpAddress(text.toUpperCase())).toEqual(reference(text));
+      }),
+      { numRuns: 2000 },
+    );
+    expect(parseIpAddress('::ffff:0a00:0001')).toEqual({ family: 4, value: 0x0a000001 });
+    expect(parseIpAddress('1:2:3:4:5:6:7:8:9')).toBeUndefined();
+    expect(parseIpAddress('010.0.0.1')).toBeUndefined();
+    expect(parseIpAddress('256.0.0.1')).toBeUndefined();
   });
 
   it('parses client addresses, unwrapping IPv4-mapped IPv6 and ignoring zones', () => {

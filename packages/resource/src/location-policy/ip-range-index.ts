@@ -6,6 +6,7 @@
  * This file is kept byte-identical in packages/issuer/src/conditional-access and
  * packages/resource/src/location-policy (a test checks it) until it moves to @opencae/protocol.
  */
+import { isIPv6 } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
 export type IpFamily = 4 | 6;
@@ -41,22 +42,66 @@ function ipv6Value(address: ipaddr.IPv6): bigint {
   return value;
 }
 
+const MAPPED_IPV4 = /^::ffff:(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/i;
+
+function dottedValue(text: string): number | undefined {
+  const match = DOTTED_QUAD.exec(text);
+  if (!match) return undefined;
+  let value = 0;
+  for (let i = 1; i <= 4; i++) {
+    const octet = Number(match[i]);
+    if (octet > 255) return undefined;
+    value = value * 256 + octet;
+  }
+  return value;
+}
+
+/** IPv6 text already validated by node:net; `::` expanded, an embedded IPv4 tail folded in. */
+function ipv6TextValue(text: string): bigint | undefined {
+  const tail = /(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/.exec(text);
+  let body = text;
+  const extra: number[] = [];
+  if (tail) {
+    const v4 = dottedValue(tail[1]!);
+    if (v4 === undefined) return undefined;
+    extra.push(v4 >>> 16, v4 & 0xffff);
+    body = text.slice(0, text.length - tail[1]!.length);
+    if (body.endsWith(':') && !body.endsWith('::')) body = body.slice(0, -1);
+  }
+  const halves = body.split('::');
+  if (halves.length > 2) return undefined;
+  const left = halves[0] ? halves[0].split(':') : [];
+  const right = halves.length === 2 && halves[1] ? halves[1].split(':') : [];
+  const missing = 8 - extra.length - left.length - right.length;
+  if (halves.length === 2 ? missing < 1 : missing !== 0) return undefined;
+  const groups = [...left, ...Array<string>(Math.max(missing, 0)).fill('0'), ...right];
+  let value = 0n;
+  for (const group of groups) value = (value << 16n) | BigInt(Number.parseInt(group, 16));
+  for (const part of extra) value = (value << 16n) | BigInt(part);
+  return value;
+}
+
 /**
  * Parses a client address; IPv4-mapped IPv6 (`::ffff:192.0.2.1`) is the IPv4 address, so a range
- * written either way matches it. Undefined when the text is not an address (never throws).
+ * written either way matches it. A zone (`fe80::1%eth0`) is dropped. Undefined when the text is not an
+ * address (never throws). Hot path: no generic parser, node:net validates IPv6.
  */
 export function parseIpAddress(text: string): IpAddressValue | undefined {
   if (typeof text !== 'string' || text.length > 64) return undefined;
-  let address: ipaddr.IPv4 | ipaddr.IPv6;
-  try {
-    // A zone (fe80::1%eth0) names an interface, not a network: the address alone is matched.
-    address = ipaddr.process(text.includes('%') ? text.slice(0, text.indexOf('%')) : text);
-  } catch {
-    return undefined;
+  const v4 = dottedValue(text);
+  if (v4 !== undefined) return { family: 4, value: v4 };
+  const address = text.includes('%') ? text.slice(0, text.indexOf('%')) : text;
+  if (!isIPv6(address)) return undefined;
+  const mapped = MAPPED_IPV4.exec(address);
+  if (mapped) {
+    const value = dottedValue(mapped[1]!);
+    return value === undefined ? undefined : { family: 4, value };
   }
-  return address.kind() === 'ipv4'
-    ? { family: 4, value: ipv4Value(address as ipaddr.IPv4) }
-    : { family: 6, value: ipv6Value(address as ipaddr.IPv6) };
+  const value = ipv6TextValue(address);
+  if (value === undefined) return undefined;
+  // ::ffff:0:0/96 written in hex groups is IPv4-mapped too.
+  if (value >> 32n === 0xffffn) return { family: 4, value: Number(value & 0xffffffffn) };
+  return { family: 6, value };
 }
 
 /**

@@ -94,8 +94,10 @@ export class ConditionalAccessLocationEnforcer implements LocationEnforcer {
           .map((id) => rules.policy(id))
           .filter((policy): policy is LocationPolicy => policy !== undefined)
       : rules.policies.filter((policy) => assignedFromClaims(policy, claims));
+    if (policies.length === 0) return { allowed: true };
+    const containing = rules.locate(clientIp);
     for (const policy of policies) {
-      if (rules.blocks(policy, clientIp)) {
+      if (rules.blocksAt(policy, containing)) {
         return {
           allowed: false,
           code: 'location_blocked',

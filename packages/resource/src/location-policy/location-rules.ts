@@ -35,10 +35,18 @@ export class LocationRules {
     return this.document.policies;
   }
 
+  /** The named locations containing an address; an unknown address is in none (fail closed). */
+  locate(address: string | undefined): readonly string[] {
+    return address === undefined ? [] : this.#index.lookup(address);
+  }
+
   /** Whether the address meets the policy's location condition, i.e. the policy blocks it. */
   blocks(policy: LocationPolicy, address: string | undefined): boolean {
-    // An unknown address is in no named location: only `All` includes it (fail closed).
-    const containing = address === undefined ? [] : this.#index.lookup(address);
+    return this.blocksAt(policy, this.locate(address));
+  }
+
+  /** `blocks` for an address already located (one lookup per request, whatever the policy count). */
+  blocksAt(policy: LocationPolicy, containing: readonly string[]): boolean {
     const matches = (entry: string) =>
       entry === ALL_TRUSTED ? containing.some((id) => this.#trusted.has(id)) : containing.includes(entry);
     const { include, exclude } = policy.locations;
