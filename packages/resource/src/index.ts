@@ -24,6 +24,10 @@ export {
   resourceOptionsSchema,
 } from './options.js';
 export { REJECTION_REASONS, type RejectionReason } from './reasons.js';
+export type { ReceiverHealth } from './receiver/health.js';
+export type { PushRequest, PushResponse } from './receiver/push-handler.js';
+export { createSsfReceiver, type SsfReceiver, type SsfReceiverOptions } from './receiver/receiver.js';
+export type { SecurityEventListener, SetOutcome } from './receiver/set-processor.js';
 export { REVOCATION_EVENT_TYPES, revocationChanges } from './revocation/event-changes.js';
 export { MemoryRevocationStore, type MemoryRevocationStoreOptions } from './revocation/memory-store.js';
 export { RedisRevocationStore, type RedisRevocationStoreOptions } from './revocation/redis-store.js';

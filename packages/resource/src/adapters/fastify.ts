@@ -1,8 +1,9 @@
+import { SET_MAX_LENGTH } from '@opencae/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { z } from 'zod';
 import type { ResourceGuard } from '../guard.js';
-import type { ResourceOptions } from '../options.js';
-import { parseOptions } from '../options.js';
+import { parseOptions, type ResourceOptions } from '../options.js';
+import type { PushRequest, PushResponse } from '../receiver/push-handler.js';
 import { type CaeAuth, rejectionHeaders, toGuard } from './shared.js';
 
 export type { CaeAuth } from './shared.js';
@@ -61,3 +62,30 @@ Object.assign(caeFastify, {
   [Symbol.for('skip-override')]: true,
   [Symbol.for('fastify.display-name')]: '@opencae/resource',
 });
+
+/** The part of a receiver a push endpoint needs. */
+export interface PushReceiver {
+  handlePush(request: PushRequest): Promise<PushResponse>;
+}
+
+/**
+ * Mounts the RFC 8935 push endpoint: `await app.register(ssfPushRoute, { receiver, path: '/ssf/push' })`.
+ * Register it outside the scope protected by `caeFastify` (the transmitter authenticates with the
+ * stream's authorization header, not an access token).
+ */
+export async function ssfPushRoute(
+  fastify: FastifyInstance,
+  options: { receiver: PushReceiver; path: string },
+): Promise<void> {
+  fastify.addContentTypeParser(
+    'application/secevent+jwt',
+    { parseAs: 'string', bodyLimit: SET_MAX_LENGTH },
+    (_request, body, done) => done(null, body),
+  );
+  fastify.post(options.path, async (request, reply) => {
+    const body = typeof request.body === 'string' ? request.body : undefined;
+    const response = await options.receiver.handlePush({ headers: request.headers, body });
+    reply.code(response.status).headers(response.headers);
+    return response.body === undefined ? reply.send() : reply.send(response.body);
+  });
+}
