@@ -12,8 +12,8 @@ import {
   quoteString,
   revocationClaims,
 } from './challenge.js';
-import { mergeClaims, withCapabilities } from './claims-request.js';
-import { ChallengeBuildError } from './errors.js';
+import { CLAIMS_MAX_LENGTH, mergeClaims, withCapabilities } from './claims-request.js';
+import { ChallengeBuildError, ClaimsRequestError } from './errors.js';
 
 // Independent reference encoding (node:crypto Buffer), to check encodeClaims against.
 const b64 = (json: string) => Buffer.from(json, 'utf8').toString('base64');
@@ -283,6 +283,13 @@ describe('decodeClaims / encodeClaims', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('refuses to encode claims longer than CLAIMS_MAX_LENGTH, which no parser would accept back', () => {
+    expect(() => encodeClaims({ access_token: { x: 'a'.repeat(CLAIMS_MAX_LENGTH) } })).toThrow(
+      expect.objectContaining({ code: 'ERR_CLAIMS_TOO_LARGE' }),
+    );
+    expect(() => encodeClaims(undefined as unknown as object)).toThrow(ClaimsRequestError);
   });
 
   it('returns undefined for garbage', () => {

@@ -294,10 +294,17 @@ export function decodeClaims(value: string): ClaimsRequest | undefined {
   return decodeClaimsJson(value)?.claims;
 }
 
-/** Minified JSON, standard base64 with padding — what Entra sends and MSAL expects. */
+/** Minified JSON, standard base64 with padding — what Entra sends and MSAL expects. Throws ClaimsRequestError over CLAIMS_MAX_LENGTH. */
 export function encodeClaims(claims: object): string {
   const json = JSON.stringify(claims);
   if (typeof json !== 'string') throw new ClaimsRequestError('ERR_CLAIMS_MALFORMED', 'claims must be JSON');
+  // Refuse what no parser here (nor the issuer) would accept back.
+  if (json.length > CLAIMS_MAX_LENGTH) {
+    throw new ClaimsRequestError(
+      'ERR_CLAIMS_TOO_LARGE',
+      `claims JSON exceeds ${CLAIMS_MAX_LENGTH} characters`,
+    );
+  }
   const bytes = new TextEncoder().encode(json);
   let binary = '';
   for (const byte of bytes) binary += String.fromCharCode(byte);
