@@ -9,6 +9,7 @@ import type { Adapter, AdapterPayload, ClientMetadata, Provider } from 'oidc-pro
 import { verifyClientSecret } from '../crypto/secrets.js';
 import type { ApplicationState, DirectoryReader } from './directory-reader.js';
 import { invalidClient } from './oauth-errors.js';
+import { applicationForRequest } from './request-state.js';
 
 const SECRET_METHODS = new Set(['client_secret_basic', 'client_secret_post']);
 const SUPPORTED_METHODS = new Set([...SECRET_METHODS, 'private_key_jwt', 'none']);
@@ -52,7 +53,7 @@ export class ApplicationClientAdapter implements Pick<Adapter, 'find'> {
 
   async find(clientId: string): Promise<AdapterPayload | undefined> {
     if (typeof clientId !== 'string' || clientId.length === 0 || clientId.length > 256) return undefined;
-    const application = await this.directory.applicationByClientId(clientId);
+    const application = await applicationForRequest(this.directory, clientId);
     return application ? (toClientMetadata(application) as AdapterPayload | undefined) : undefined;
   }
 }
@@ -64,11 +65,10 @@ export async function verifyPresentedSecret(
   presented: string,
   now = new Date(),
 ): Promise<true> {
-  const application = await directory.applicationByClientId(clientId);
+  const application = await applicationForRequest(directory, clientId);
   if (!application) throw invalidClient('the client is not registered');
-  const secrets = await directory.clientSecrets(application.applicationId);
-  let matched: (typeof secrets)[number] | undefined;
-  for (const secret of secrets) {
+  let matched: (typeof application.secrets)[number] | undefined;
+  for (const secret of application.secrets) {
     if (verifyClientSecret(presented, secret.secretHash)) matched = secret;
   }
   if (!matched) throw invalidClient('the client secret is not valid for this client');

@@ -3,6 +3,7 @@
  * module owns these tables; the token service only reads them (TOTP enrollment aside, see totp-store).
  */
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import type { Db } from '../storage/database.js';
 import type { RiskLevel } from '../storage/schema.js';
 
@@ -39,6 +40,8 @@ export interface ApplicationState {
     credentialsChangedAt: Date | null;
     sessionsRevokedAt: Date | null;
   } | null;
+  /** Stored digests of the client's secrets (read with the application: one round trip). */
+  secrets: ClientSecretRow[];
 }
 
 export interface ClientSecretRow {
@@ -101,6 +104,9 @@ export class DirectoryReader {
         'sp.risk_level as sp_risk_level',
         'sp.credentials_changed_at as sp_credentials_changed_at',
         'sp.sessions_revoked_at as sp_sessions_revoked_at',
+        sql<unknown>`(select coalesce(json_agg(json_build_object('id', cs.id, 'secret_hash', cs.secret_hash, 'expires_at', cs.expires_at, 'revoked_at', cs.revoked_at)), '[]'::json) from client_secrets cs where cs.application_id = a.id)`.as(
+          'secrets',
+        ),
       ])
       .where('a.client_id', '=', clientId)
       .executeTakeFirst();
@@ -123,6 +129,14 @@ export class DirectoryReader {
             sessionsRevokedAt: row.sp_sessions_revoked_at ?? null,
           }
         : null,
+      secrets: json<
+        { id: string; secret_hash: string; expires_at: string | null; revoked_at: string | null }[]
+      >(row.secrets).map((secret) => ({
+        id: secret.id,
+        secretHash: secret.secret_hash,
+        expiresAt: secret.expires_at ? new Date(secret.expires_at) : null,
+        revokedAt: secret.revoked_at ? new Date(secret.revoked_at) : null,
+      })),
     };
   }
 

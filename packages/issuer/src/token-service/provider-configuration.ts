@@ -35,7 +35,7 @@ import {
   toOAuthError,
 } from './oauth-errors.js';
 import { OidcModelAdapter } from './oidc-adapter.js';
-import { requestStateOf } from './request-state.js';
+import { applicationForRequest, requestStateOf } from './request-state.js';
 import { applicationRoles, audiencesOf, delegatedScopes, grantableScopes } from './scopes.js';
 
 export const ROUTES = {
@@ -76,11 +76,8 @@ export function buildProviderConfiguration(deps: ProviderDependencies): Configur
   const activeKid = deps.signingKeys[0]?.kid;
   const clients = new ApplicationClientAdapter(directory);
 
-  const applicationOf = (ctx: Ctx, clientId: string): Promise<ApplicationState | undefined> => {
-    const state = requestStateOf(ctx);
-    state.application ??= directory.applicationByClientId(clientId);
-    return state.application;
-  };
+  const applicationOf = (ctx: Ctx, clientId: string): Promise<ApplicationState | undefined> =>
+    applicationForRequest(directory, clientId, requestStateOf(ctx));
 
   /** The claims that rule this token: the request's own `claims`, else those remembered from authorization. */
   const effectiveClaims = (ctx: Ctx): ClaimsRequest | undefined => {

@@ -1,11 +1,13 @@
 /**
  * What the token service learns about one HTTP request before oidc-provider sees it (the client IP,
  * the `claims` parameter of a token request) and what it decides while the provider runs (per API:
- * CAE or not, lifetime, grant). Keyed by the Node request object both sides share.
+ * CAE or not, lifetime, grant). Keyed by the Node request object both sides share, and reachable
+ * through async context from hooks that receive no context (client lookup, secret comparison).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage } from 'node:http';
 import type { ClaimsRequest } from '@opencae/protocol';
-import type { ApiGrant, ApiState, ApplicationState } from './directory-reader.js';
+import type { ApiGrant, ApiState, ApplicationState, DirectoryReader } from './directory-reader.js';
 
 export interface ResourceDecision {
   api: ApiState;
@@ -22,26 +24,52 @@ export interface RequestState {
   /** A challenge's essential `nbf`: the new token's `iat`/`nbf` are not earlier. */
   notBefore?: number;
   decisions: Map<string, ResourceDecision>;
-  application?: Promise<ApplicationState | undefined>;
+  /** Applications read during this request, by client_id: read once, used by every hook. */
+  applications: Map<string, Promise<ApplicationState | undefined>>;
 }
 
 const states = new WeakMap<IncomingMessage, RequestState>();
+const scope = new AsyncLocalStorage<RequestState>();
 
 export function attachRequestState(
   req: IncomingMessage,
-  state: Omit<RequestState, 'decisions'>,
+  state: Omit<RequestState, 'decisions' | 'applications'>,
 ): RequestState {
-  const full = { ...state, decisions: new Map() };
+  const full: RequestState = { ...state, decisions: new Map(), applications: new Map() };
   states.set(req, full);
   return full;
+}
+
+/** Runs the provider for one request with its state reachable from hooks that get no context. */
+export function runWithRequestState<T>(state: RequestState, fn: () => T): T {
+  return scope.run(state, fn);
 }
 
 /** The state of the request behind a provider context; a request that bypassed the mount gets an empty one. */
 export function requestStateOf(ctx: { req: IncomingMessage; ip?: string }): RequestState {
   let state = states.get(ctx.req);
   if (!state) {
-    state = { ip: ctx.ip ?? ctx.req.socket?.remoteAddress ?? '', decisions: new Map() };
+    state = {
+      ip: ctx.ip ?? ctx.req.socket?.remoteAddress ?? '',
+      decisions: new Map(),
+      applications: new Map(),
+    };
     states.set(ctx.req, state);
   }
   return state;
+}
+
+/** The application behind `clientId`, read at most once per request (always fresh across requests). */
+export function applicationForRequest(
+  directory: DirectoryReader,
+  clientId: string,
+  state = scope.getStore(),
+): Promise<ApplicationState | undefined> {
+  if (!state) return directory.applicationByClientId(clientId);
+  let application = state.applications.get(clientId);
+  if (!application) {
+    application = directory.applicationByClientId(clientId);
+    state.applications.set(clientId, application);
+  }
+  return application;
 }

@@ -1,0 +1,163 @@
+/**
+ * Client-credentials token issuance for a CAE-capable client (claims with cp1, Entra-style
+ * `.default` scope, CAE-enabled API): OpenCAE's issuer against a bare oidc-provider minting the same
+ * JWT (same claims, RS256 2048, typ at+jwt) on the same machine, measured side by side in
+ * interleaved rounds. Both are real HTTP servers on loopback, driven with the same concurrency.
+ *
+ * What OpenCAE adds per token: client secret check against stored digests, current-state
+ * evaluation of the service principal, the API and grant lookup, the CAE lifetime decision and the
+ * claims, each read from the database (PGlite here, in-process) at every request.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair } from 'jose';
+import { Provider } from 'oidc-provider';
+import { seedApi, seedApplication } from '../packages/issuer/src/token-service/test-fixtures.js';
+import { startTestIssuer } from '../packages/issuer/src/token-service/test-server.js';
+import { type Benchmark, defaultMeasureOptions, type Measurement, measureOpsPerSecond } from './harness.js';
+
+const AUDIENCE = 'api://orders';
+const CLAIMS = JSON.stringify({ access_token: { xms_cc: { values: ['cp1'] } } });
+/** Requests in flight per candidate: enough to keep a server busy without queueing for long. */
+const CONCURRENCY = 8;
+
+async function startBareProvider(): Promise<{
+  url: string;
+  clientId: string;
+  secret: string;
+  close(): Promise<void>;
+}> {
+  const { privateKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
+  const jwk = { ...(await exportJWK(privateKey)), kid: 'bench', alg: 'RS256', use: 'sig' };
+  const clientId = 'bench-client';
+  const secret = 'bench-secret-that-is-long-enough-0123456789';
+  const provider = new Provider('https://bare.bench.test', {
+    clients: [
+      {
+        client_id: clientId,
+        client_secret: secret,
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+      },
+    ],
+    jwks: { keys: [jwk as never] },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => AUDIENCE,
+        getResourceServerInfo: () => ({
+          scope: `${AUDIENCE}/.default`,
+          audience: AUDIENCE,
+          accessTokenFormat: 'jwt',
+          accessTokenTTL: 24 * 3600,
+          jwt: { sign: { alg: 'RS256' } },
+        }),
+      },
+    },
+    formats: {
+      customizers: {
+        // The same claims OpenCAE puts in, as constants.
+        jwt(_ctx, _token, jwt) {
+          const payload = jwt.payload as Record<string, unknown>;
+          delete payload.scope;
+          Object.assign(payload, {
+            oid: '00000000-0000-4000-8000-000000000001',
+            tid: '00000000-0000-4000-8000-000000000002',
+            idtyp: 'app',
+            azp: clientId,
+            roles: ['Orders.Read.All'],
+            ipaddr: '127.0.0.1',
+            xms_cc: ['cp1'],
+            nbf: payload.iat,
+          });
+        },
+      },
+    },
+  });
+  const server: Server = createServer(provider.callback());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    clientId,
+    secret,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+function tokenRequest(baseUrl: string, clientId: string, secret: string): () => Promise<void> {
+  const authorization = `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`;
+  const body = new URLSearchParams({
+    grant_type: 'client_credentials',
+    scope: `${AUDIENCE}/.default`,
+    claims: CLAIMS,
+  }).toString();
+  const one = async () => {
+    const response = await fetch(`${baseUrl}/token`, {
+      method: 'POST',
+      headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    });
+    const json = (await response.json()) as { access_token?: string };
+    if (response.status !== 200 || !json.access_token)
+      throw new Error(`token request failed: ${response.status}`);
+  };
+  return async () => {
+    await Promise.all(Array.from({ length: CONCURRENCY }, one));
+  };
+}
+
+export default {
+  name: 'issuer',
+  description:
+    'Client-credentials tokens/s for a CAE-capable client: OpenCAE issuer (PGlite) vs bare oidc-provider issuing the same JWT, side by side.',
+  async run(ctx): Promise<Measurement[]> {
+    const opencae = await startTestIssuer();
+    const bare = await startBareProvider();
+    try {
+      const db = opencae.issuer.context.db;
+      const api = await seedApi(db, { audience: AUDIENCE, caeEnabled: true, appRoles: ['Orders.Read.All'] });
+      const app = await seedApplication(db, { grants: [{ api, roles: ['Orders.Read.All'] }] });
+      const results = await measureOpsPerSecond(
+        {
+          opencae: tokenRequest(opencae.baseUrl, app.clientId, app.clientSecret!),
+          bare: tokenRequest(bare.url, bare.clientId, bare.secret),
+        },
+        defaultMeasureOptions(ctx),
+      );
+      const opencaeRate = results.opencae.median * CONCURRENCY;
+      const bareRate = results.bare.median * CONCURRENCY;
+      const method = `HTTP POST /token over loopback, ${CONCURRENCY} requests in flight, client_secret_basic, scope ${AUDIENCE}/.default, claims with cp1; interleaved rounds, median of per-round rates`;
+      return [
+        {
+          name: 'issuer.client-credentials.opencae',
+          metric: 'throughput',
+          value: Math.round(opencaeRate),
+          unit: 'tokens/s',
+          peers: { 'issuer.client-credentials.bare-oidc-provider': Math.round(bareRate) },
+          method: `${method}; OpenCAE evaluates current state on PGlite at every request`,
+        },
+        {
+          name: 'issuer.client-credentials.bare-oidc-provider',
+          metric: 'throughput',
+          value: Math.round(bareRate),
+          unit: 'tokens/s',
+          method: `${method}; static client, in-memory, constant claims`,
+        },
+        {
+          name: 'issuer.client-credentials.ratio',
+          metric: 'ratio',
+          value: Math.round((opencaeRate / bareRate) * 1000) / 1000,
+          unit: 'opencae/bare',
+          method: 'median OpenCAE rate divided by median bare oidc-provider rate (target ≥ 0.8)',
+        },
+      ];
+    } finally {
+      await opencae.close();
+      await bare.close();
+    }
+  },
+} satisfies Benchmark;
