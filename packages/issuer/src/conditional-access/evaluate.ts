@@ -114,16 +114,15 @@ function scopeMismatch(
   const { principal } = request;
   const { users, groups, servicePrincipals } = policy.assignments;
   if (principal.type === 'user') {
-    const inGroup = (ids: readonly string[]) => ids.some((id) => principal.groups.includes(id));
     const excluded =
       users.exclude.includes(principal.id) ||
       (principal.guest && users.exclude.includes(GUESTS)) ||
-      inGroup(groups.exclude);
+      intersects(groups.exclude, principal.groups);
     const included =
       users.include.includes(ALL) ||
       users.include.includes(principal.id) ||
       (principal.guest && users.include.includes(GUESTS)) ||
-      inGroup(groups.include);
+      intersects(groups.include, principal.groups);
     if (!included) return 'notAssigned';
     if (excluded) return 'excluded';
   } else {
@@ -162,10 +161,32 @@ export function locationConditionMet(
 ): boolean {
   const condition = policy.conditions.locations;
   if (!condition) return true;
-  const matches = (entry: string) =>
-    entry === ALL_TRUSTED ? containing.some((id) => locations.isTrusted(id)) : containing.includes(entry);
-  const included = condition.include.some((entry) => entry === ALL || matches(entry));
-  return included && !condition.exclude.some(matches);
+  let included = false;
+  for (const entry of condition.include) {
+    if (entry === ALL || locationEntryMatches(entry, locations, containing)) {
+      included = true;
+      break;
+    }
+  }
+  if (!included) return false;
+  for (const entry of condition.exclude) if (locationEntryMatches(entry, locations, containing)) return false;
+  return true;
+}
+
+// Module-level helpers, not closures: evaluation runs per policy per token request.
+function locationEntryMatches(
+  entry: string,
+  locations: LocationMatcher,
+  containing: readonly string[],
+): boolean {
+  if (entry !== ALL_TRUSTED) return containing.includes(entry);
+  for (const id of containing) if (locations.isTrusted(id)) return true;
+  return false;
+}
+
+function intersects(ids: readonly string[], memberOf: readonly string[]): boolean {
+  for (const id of ids) if (memberOf.includes(id)) return true;
+  return false;
 }
 
 function sameAddress(a: string | undefined, b: string | undefined): boolean {
