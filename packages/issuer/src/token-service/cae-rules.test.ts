@@ -1,3 +1,4 @@
+import type { ClaimsRequest } from '@opencae/protocol';
 import { describe, expect, it } from 'vitest';
 import { parseIssuerConfig } from '../config.js';
 import { decideLifetime, evaluateEssentialClaims, isCaeCapable, refreshIn } from './cae-rules.js';
@@ -48,7 +49,7 @@ describe('CAE token rules', () => {
 
   describe('essential claims', () => {
     const now = 1_700_000_000;
-    const unsatisfiable = (claims: object) => {
+    const unsatisfiable = (claims: ClaimsRequest) => {
       try {
         evaluateEssentialClaims(claims, now);
       } catch (error) {
