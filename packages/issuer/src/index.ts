@@ -7,6 +7,7 @@ export * from './crypto/secrets.js';
 export * from './directory/index.js';
 export * from './events/outbox.js';
 export * from './keys/signing-keys.js';
+export * from './logs/index.js';
 export * from './server.js';
 export * from './ssf/index.js';
 export * from './storage/database.js';

@@ -1,5 +1,6 @@
 import { directoryAdminModule } from './admin-api/module.js';
 import type { IssuerModule } from './context.js';
+import { logsModule, logsOptionsFromEnvironment } from './logs/index.js';
 import { ssfModule, ssfOptionsFromEnvironment } from './ssf/index.js';
 import { tokenServiceModule } from './token-service/index.js';
 
@@ -8,5 +9,10 @@ import { tokenServiceModule } from './token-service/index.js';
  * one line; server.ts knows nothing of them beyond this list.
  */
 export function issuerModules(): IssuerModule[] {
-  return [directoryAdminModule(), tokenServiceModule(), ssfModule(ssfOptionsFromEnvironment(process.env))];
+  return [
+    directoryAdminModule(),
+    tokenServiceModule(),
+    ssfModule(ssfOptionsFromEnvironment(process.env)),
+    logsModule(logsOptionsFromEnvironment(process.env)),
+  ];
 }

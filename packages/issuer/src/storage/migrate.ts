@@ -4,12 +4,14 @@ import { type Migration, type MigrationProvider, Migrator } from 'kysely/migrati
 import * as initial from './migrations/001_initial.js';
 import * as ssf from './migrations/002_ssf.js';
 import * as conditionalAccess from './migrations/005_conditional_access.js';
+import * as logs from './migrations/006_logs.js';
 
 /** Migrations are code, listed here in order; a new one is a new file and a new line. */
 const migrations: Record<string, Migration> = {
   '001_initial': initial,
   '002_ssf': ssf,
   '005_conditional_access': conditionalAccess,
+  '006_logs': logs,
 };
 
 class InCodeMigrationProvider implements MigrationProvider {

@@ -245,3 +245,34 @@ export interface Database {
   ca_policies: CaPoliciesTable;
   ca_policy_changes: CaPolicyChangesTable;
 }
+
+// Sign-in log (migration 006_logs), merged into Database.
+export type SignInPrincipalType = 'user' | 'guest' | 'service_principal';
+export type SignInResult = 'success' | 'failure';
+
+export interface SignInLogTable {
+  /** bigint: the driver returns it as a string. */
+  id: ColumnType<string, never, never>;
+  time: Timestamp;
+  principal_type: SignInPrincipalType | null;
+  principal_id: string | null;
+  principal_name: string | null;
+  client_id: string | null;
+  app_name: string | null;
+  api_audience: string | null;
+  grant_type: string | null;
+  issuer_ip: string | null;
+  resource_ip: string | null;
+  client_capabilities: Json<string[]>;
+  cae_token: boolean;
+  lifetime_seconds: number | null;
+  conditional_access: Json<Record<string, unknown>[]>;
+  result: SignInResult;
+  error_code: string | null;
+  failure_reason: string | null;
+  correlation_id: string | null;
+}
+
+export interface Database {
+  sign_in_log: SignInLogTable;
+}

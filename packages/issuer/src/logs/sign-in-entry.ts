@@ -1,0 +1,117 @@
+/**
+ * One sign-in log entry: what the token service knows about a token request once it is answered,
+ * success or refusal. Entries are normalized before they are queued, so a batch insert never fails
+ * on an oversized or unstorable value sent by a client (a client_id, a grant_type, an error text).
+ */
+import type { SignInPrincipalType, SignInResult } from '../storage/schema.js';
+
+export interface SignInEntry {
+  /** When the request was answered; defaults to the time of `record()`. */
+  time?: Date;
+  /** Who signed in; absent when the request failed before the principal was known. */
+  principal?: { type: SignInPrincipalType; id: string; name?: string | undefined } | undefined;
+  /** The client application. */
+  app?: { clientId: string; name?: string | undefined } | undefined;
+  /** The audience of the API the token was (or would have been) for. */
+  apiAudience?: string | undefined;
+  grantType?: string | undefined;
+  /** The client IP the issuer saw. */
+  issuerIp?: string | undefined;
+  /** The client IP the resource saw: `xms_rp_ipaddr` of the location challenge being answered. */
+  resourceIp?: string | undefined;
+  /** Capabilities the client declared (`cp1`). */
+  clientCapabilities?: readonly string[] | undefined;
+  /** A CAE token (`xms_cc`, long lifetime) was issued. */
+  caeToken: boolean;
+  lifetimeSeconds?: number | undefined;
+  /** One result per Conditional Access policy (conditional-access `PolicyResult`). */
+  conditionalAccess?: readonly object[] | undefined;
+  result: SignInResult;
+  /** OAuth error code of a refusal (`invalid_grant`, `access_denied`...). */
+  errorCode?: string | undefined;
+  failureReason?: string | undefined;
+  /** The request id, to find the request in the issuer's logs. */
+  correlationId?: string | undefined;
+}
+
+/** The row written for an entry (column names of sign_in_log). */
+export interface SignInRow {
+  time: Date;
+  principal_type: SignInPrincipalType | null;
+  principal_id: string | null;
+  principal_name: string | null;
+  client_id: string | null;
+  app_name: string | null;
+  api_audience: string | null;
+  grant_type: string | null;
+  issuer_ip: string | null;
+  resource_ip: string | null;
+  client_capabilities: string;
+  cae_token: boolean;
+  lifetime_seconds: number | null;
+  conditional_access: string;
+  result: SignInResult;
+  error_code: string | null;
+  failure_reason: string | null;
+  correlation_id: string | null;
+}
+
+const PRINCIPAL_TYPES: readonly SignInPrincipalType[] = ['user', 'guest', 'service_principal'];
+const MAX_POLICY_RESULTS = 200;
+const MAX_POLICY_JSON = 64 * 1024;
+
+const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** PostgreSQL text cannot hold NUL; JSON and text cannot hold lone surrogates. */
+function wellFormed(value: string): string {
+  return value.replaceAll('\u0000', '\uFFFD').replace(UNPAIRED_SURROGATE, '\uFFFD');
+}
+
+function storable(value: string | undefined | null, max: number): string | null {
+  if (value === undefined || value === null) return null;
+  let text = wellFormed(value);
+  // Cut on a code point boundary, so truncation never creates a lone surrogate.
+  if (text.length > max)
+    text = `${Array.from(text.slice(0, max - 1))
+      .slice(0, -1)
+      .join('')}…`;
+  return text;
+}
+
+export function toSignInRow(entry: SignInEntry, now: Date): SignInRow {
+  const principalType =
+    entry.principal && PRINCIPAL_TYPES.includes(entry.principal.type) ? entry.principal.type : null;
+  const capabilities = [...new Set((entry.clientCapabilities ?? []).map((value) => storable(value, 64)))]
+    .filter((value): value is string => !!value)
+    .slice(0, 16);
+  let policies = JSON.stringify(
+    (entry.conditionalAccess ?? []).slice(0, MAX_POLICY_RESULTS),
+    (_key, value) => (typeof value === 'string' ? wellFormed(value) : value),
+  );
+  if (policies.length > MAX_POLICY_JSON) policies = JSON.stringify([{ truncated: true }]);
+  const lifetime = entry.lifetimeSeconds;
+  const time = entry.time && !Number.isNaN(entry.time.getTime()) ? entry.time : now;
+  return {
+    time,
+    principal_type: principalType,
+    principal_id: storable(entry.principal?.id, 256),
+    principal_name: storable(entry.principal?.name, 256),
+    client_id: storable(entry.app?.clientId, 256),
+    app_name: storable(entry.app?.name, 256),
+    api_audience: storable(entry.apiAudience, 2048),
+    grant_type: storable(entry.grantType, 128),
+    issuer_ip: storable(entry.issuerIp, 64),
+    resource_ip: storable(entry.resourceIp, 64),
+    client_capabilities: JSON.stringify(capabilities),
+    cae_token: entry.caeToken === true,
+    lifetime_seconds:
+      typeof lifetime === 'number' && Number.isInteger(lifetime) && lifetime >= 0 && lifetime <= 2 ** 31 - 1
+        ? lifetime
+        : null,
+    conditional_access: policies,
+    result: entry.result === 'success' ? 'success' : 'failure',
+    error_code: storable(entry.errorCode, 128),
+    failure_reason: storable(entry.failureReason, 2000),
+    correlation_id: storable(entry.correlationId, 128),
+  };
+}

@@ -1,0 +1,222 @@
+/**
+ * Writes the sign-in log without slowing the token endpoint: `record()` only normalizes the entry and
+ * pushes it on a bounded in-memory queue; a background flush inserts batches (when a batch is full, or
+ * ~100 ms after the first queued entry). When the queue is full an entry is refused, never silently:
+ * the `opencae_sign_in_log_dropped_total` counter grows and a warning is logged (at most once per
+ * interval, with the count). A failed insert is retried with backoff; `close()` flushes what is left.
+ */
+import { Counter, register as defaultRegistry, type Registry } from 'prom-client';
+import type { Db } from '../storage/database.js';
+import { type SignInEntry, type SignInRow, toSignInRow } from './sign-in-entry.js';
+
+export interface SignInLogLogger {
+  warn(details: object, message: string): void;
+  error(details: object, message: string): void;
+}
+
+export interface SignInLogWriterOptions {
+  /** Entries held in memory at most; beyond, `record()` refuses (counted and warned). Default 10,000. */
+  maxQueue?: number;
+  /** Rows per INSERT. Default 500. */
+  batchSize?: number;
+  /** Longest wait between `record()` and the insert of a partial batch. Default 100 ms. */
+  flushIntervalMs?: number;
+  /** Attempts of one batch before it is given up (counted as dropped, logged as an error). Default 5. */
+  maxAttempts?: number;
+  /** First retry delay after a failed insert, doubled each time up to 5 s. Default 200 ms. */
+  retryDelayMs?: number;
+  /** Least time between two "queue full" warnings. Default 10 s. */
+  warnIntervalMs?: number;
+  logger?: SignInLogLogger;
+  /** Where the counters are registered; default prom-client's global registry. */
+  registry?: Registry;
+  now?: () => Date;
+}
+
+export type DropReason = 'queue_full' | 'write_failed' | 'closed';
+
+export interface SignInLogMetrics {
+  readonly written: Counter<never>;
+  readonly dropped: Counter<'reason'>;
+  readonly writeFailures: Counter<never>;
+}
+
+function counter<L extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: L[],
+): Counter<L> {
+  // One counter per process and registry: several writers (tests, several issuers) share it.
+  const existing = registry.getSingleMetric(name);
+  if (existing) return existing as Counter<L>;
+  return new Counter({ name, help, labelNames, registers: [registry] });
+}
+
+export function signInLogMetrics(registry: Registry = defaultRegistry): SignInLogMetrics {
+  return {
+    written: counter(registry, 'opencae_sign_in_log_written_total', 'Sign-in log entries written', []),
+    dropped: counter(
+      registry,
+      'opencae_sign_in_log_dropped_total',
+      'Sign-in log entries not written (queue full, repeated write failure, writer closed)',
+      ['reason'],
+    ),
+    writeFailures: counter(
+      registry,
+      'opencae_sign_in_log_write_failures_total',
+      'Failed sign-in log batch inserts (each is retried)',
+      [],
+    ),
+  };
+}
+
+const silentLogger: SignInLogLogger = { warn() {}, error() {} };
+
+export class SignInLogWriter {
+  readonly metrics: SignInLogMetrics;
+  readonly #db: Db;
+  readonly #maxQueue: number;
+  readonly #batchSize: number;
+  readonly #flushIntervalMs: number;
+  readonly #maxAttempts: number;
+  readonly #retryDelayMs: number;
+  readonly #warnIntervalMs: number;
+  readonly #logger: SignInLogLogger;
+  readonly #now: () => Date;
+  #queue: SignInRow[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> | undefined;
+  #closed = false;
+  #droppedSinceWarning = 0;
+  #lastWarningAt = Number.NEGATIVE_INFINITY;
+
+  constructor(db: Db, options: SignInLogWriterOptions = {}) {
+    this.#db = db;
+    this.#maxQueue = positive(options.maxQueue ?? 10_000, 'maxQueue');
+    this.#batchSize = positive(options.batchSize ?? 500, 'batchSize');
+    this.#flushIntervalMs = Math.max(0, options.flushIntervalMs ?? 100);
+    this.#maxAttempts = positive(options.maxAttempts ?? 5, 'maxAttempts');
+    this.#retryDelayMs = Math.max(1, options.retryDelayMs ?? 200);
+    this.#warnIntervalMs = Math.max(0, options.warnIntervalMs ?? 10_000);
+    this.#logger = options.logger ?? silentLogger;
+    this.#now = options.now ?? (() => new Date());
+    this.metrics = signInLogMetrics(options.registry);
+  }
+
+  /** Entries waiting to be written. */
+  get pending(): number {
+    return this.#queue.length;
+  }
+
+  /**
+   * Queues an entry; returns at once. False when it was refused (queue full or writer closed), which
+   * is counted and warned about. Never throws: the token endpoint must not fail because of its log.
+   */
+  record(entry: SignInEntry): boolean {
+    if (this.#closed) {
+      this.#drop('closed', 1);
+      return false;
+    }
+    if (this.#queue.length >= this.#maxQueue) {
+      this.#drop('queue_full', 1);
+      return false;
+    }
+    let row: SignInRow;
+    try {
+      row = toSignInRow(entry, this.#now());
+    } catch (error) {
+      // Only a caller bug (e.g. a non-serializable policy result) gets here.
+      this.#logger.error({ err: error }, 'sign-in log entry could not be serialized');
+      this.#drop('write_failed', 1);
+      return false;
+    }
+    this.#queue.push(row);
+    if (this.#queue.length >= this.#batchSize) this.#startFlush();
+    else this.#timer ??= setTimeout(() => this.#startFlush(), this.#flushIntervalMs).unref();
+    return true;
+  }
+
+  /** Writes everything queued so far (and whatever is queued meanwhile). */
+  async flush(): Promise<void> {
+    while (this.#queue.length > 0 || this.#flushing) {
+      this.#startFlush();
+      await this.#flushing;
+    }
+  }
+
+  /** Refuses new entries (counted), then writes what is queued. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.flush();
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #startFlush(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#flushing) return;
+    this.#flushing = this.#drain().finally(() => {
+      this.#flushing = undefined;
+      // Entries queued during the last insert wait at most one interval more.
+      if (this.#queue.length > 0 && !this.#closed)
+        this.#timer ??= setTimeout(() => this.#startFlush(), this.#flushIntervalMs).unref();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, this.#batchSize);
+      await this.#insert(batch);
+    }
+  }
+
+  async #insert(batch: SignInRow[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#db.insertInto('sign_in_log').values(batch).execute();
+        this.metrics.written.inc(batch.length);
+        return;
+      } catch (error) {
+        this.metrics.writeFailures.inc();
+        if (attempt >= this.#maxAttempts) {
+          this.#logger.error(
+            { err: error, entries: batch.length, attempts: attempt },
+            'sign-in log batch could not be written; entries dropped',
+          );
+          this.#drop('write_failed', batch.length);
+          return;
+        }
+        this.#logger.warn(
+          { err: error, entries: batch.length, attempt },
+          'sign-in log write failed; retrying',
+        );
+        await delay(Math.min(this.#retryDelayMs * 2 ** (attempt - 1), 5_000));
+      }
+    }
+  }
+
+  #drop(reason: DropReason, count: number): void {
+    this.metrics.dropped.inc({ reason }, count);
+    if (reason === 'write_failed') return; // already logged as an error with its cause
+    this.#droppedSinceWarning += count;
+    const now = Date.now();
+    if (now - this.#lastWarningAt < this.#warnIntervalMs) return;
+    this.#logger.warn(
+      { dropped: this.#droppedSinceWarning, reason, queued: this.#queue.length, maxQueue: this.#maxQueue },
+      reason === 'closed'
+        ? 'sign-in log entries refused: the writer is closed'
+        : 'sign-in log queue is full; entries dropped (see opencae_sign_in_log_dropped_total)',
+    );
+    this.#lastWarningAt = now;
+    this.#droppedSinceWarning = 0;
+  }
+}
+
+function positive(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer`);
+  return value;
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
