@@ -27,7 +27,8 @@ function namedLocations(locations: number, ranges: number): NamedLocation[] {
   const result: NamedLocation[] = Array.from({ length: locations }, (_, i) => ({
     id: uuid(1, i),
     name: `location ${i}`,
-    trusted: i % 2 === 0,
+    // Every location i with i % 4 < 2 is trusted (even ones hold IPv4 ranges, odd ones IPv6).
+    trusted: i % 4 < 2,
     ranges: [],
   }));
   for (let i = 0; i < ranges; i++) {
@@ -108,14 +109,14 @@ export default {
     const set10k = compiled10k.value;
     const set100k = compiled100k.value;
 
-    // A trusted address (inside location 0), an untrusted one, and IPv6 in and out.
+    // Trusted addresses (IPv4 in location 0, IPv6 in location 5) and an address outside every location.
     const v4Inside = '10.0.0.7';
-    const v6Inside = '2001:db8:1::7';
+    const v6Inside = '2001:db8:2::7';
     const v4Outside = '192.0.2.1';
     const decisions = [v4Inside, v6Inside, v4Outside].map(
       (ip) => evaluatePolicySet(set10k, request(ip)).decision.access,
     );
-    if (decisions[0] !== 'allow' || decisions[2] !== 'block') {
+    if (decisions[0] !== 'allow' || decisions[1] !== 'allow' || decisions[2] !== 'block') {
       throw new Error(`benchmark input is not what it should be: ${decisions.join(', ')}`);
     }
 
@@ -144,7 +145,9 @@ export default {
       xms_pv: 1,
       xms_lp: listed,
     };
-    if (!enforcer.check(claims, v4Inside).allowed) throw new Error('benchmark token should be allowed');
+    if (!enforcer.check(claims, v4Inside).allowed || !enforcer.check(claims, v6Inside).allowed) {
+      throw new Error('benchmark token should be allowed from both addresses');
+    }
     const enforcement = await measureOpsPerSecond(
       {
         v4: () => enforcer.check(claims, v4Inside),

@@ -47,9 +47,23 @@ export class LocationRules {
 
   /** `blocks` for an address already located (one lookup per request, whatever the policy count). */
   blocksAt(policy: LocationPolicy, containing: readonly string[]): boolean {
-    const matches = (entry: string) =>
-      entry === ALL_TRUSTED ? containing.some((id) => this.#trusted.has(id)) : containing.includes(entry);
+    // Plain loops, no closures: this runs per listed policy on every request.
     const { include, exclude } = policy.locations;
-    return include.some((entry) => entry === ALL || matches(entry)) && !exclude.some(matches);
+    let included = false;
+    for (const entry of include) {
+      if (entry === ALL || this.#matches(entry, containing)) {
+        included = true;
+        break;
+      }
+    }
+    if (!included) return false;
+    for (const entry of exclude) if (this.#matches(entry, containing)) return false;
+    return true;
+  }
+
+  #matches(entry: string, containing: readonly string[]): boolean {
+    if (entry !== ALL_TRUSTED) return containing.includes(entry);
+    for (const id of containing) if (this.#trusted.has(id)) return true;
+    return false;
   }
 }
