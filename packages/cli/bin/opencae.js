@@ -1,23 +1,24 @@
 #!/usr/bin/env node
 // Runs the TypeScript sources through tsx inside the repository, the built files once published.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const source = join(here, '..', 'src', 'main.ts');
 if (existsSync(source)) {
-  const tsx = createRequire(import.meta.url).resolve('tsx/cli');
-  const result = spawnSync(
+  // tsx as a loader, not its CLI: the CLI SIGKILLs a child that is slow to acknowledge a signal.
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm')).href;
+  const child = spawn(
     process.execPath,
-    [tsx, '--conditions=opencae-source', source, ...process.argv.slice(2)],
-    {
-      stdio: 'inherit',
-    },
+    ['--import', tsx, '--conditions=opencae-source', source, ...process.argv.slice(2)],
+    { stdio: 'inherit' },
   );
-  process.exit(result.status ?? 1);
+  // A process manager signals this wrapper only: pass SIGTERM / SIGINT on so the issuer closes cleanly.
+  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 } else {
   await import(join(here, '..', 'dist', 'main.js'));
 }

@@ -84,7 +84,9 @@ async function send(fetchImpl: typeof fetch, url: string, init: RequestInit): Pr
     return await fetchImpl(url, { ...init, signal: AbortSignal.timeout(30_000) });
   } catch (error) {
     const reason = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-    throw new CliError(`cannot reach the issuer at ${new URL(url).origin} (${reason}); is it running?`, { cause: error });
+    throw new CliError(`cannot reach the issuer at ${new URL(url).origin} (${reason}); is it running?`, {
+      cause: error,
+    });
   }
 }
 

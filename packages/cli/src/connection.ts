@@ -43,7 +43,11 @@ export async function resolveConnection(
   } catch {
     throw new CliError(`${file} is not valid JSON`);
   }
-  if (typeof parsed.issuer !== 'string' || typeof parsed.client_id !== 'string' || typeof parsed.client_secret !== 'string')
+  if (
+    typeof parsed.issuer !== 'string' ||
+    typeof parsed.client_id !== 'string' ||
+    typeof parsed.client_secret !== 'string'
+  )
     throw new CliError(`${file} must hold "issuer", "client_id" and "client_secret"`);
   return {
     issuer: trimSlash(options.issuer ?? parsed.issuer),

@@ -1,4 +1,4 @@
-export { AdminClient, ADMIN_SCOPE, clientCredentialsToken, type TokenSource } from './admin-client.js';
+export { ADMIN_SCOPE, AdminClient, clientCredentialsToken, type TokenSource } from './admin-client.js';
 export type { CliDependencies } from './commands/admin-command.js';
 export { resolveStartConfig, type StartConfig, startIssuer } from './commands/start.js';
 export { type Connection, resolveConnection } from './connection.js';

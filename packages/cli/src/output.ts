@@ -9,7 +9,9 @@ export function printJson(io: CliIo, value: unknown): void {
 export function table(rows: readonly object[], columns: readonly string[]): string {
   if (rows.length === 0) return '(none)\n';
   const cells = rows.map((row) => columns.map((column) => cell((row as Record<string, unknown>)[column])));
-  const widths = columns.map((column, index) => Math.max(column.length, ...cells.map((line) => line[index]!.length)));
+  const widths = columns.map((column, index) =>
+    Math.max(column.length, ...cells.map((line) => line[index]!.length)),
+  );
   const format = (line: readonly string[]) =>
     line
       .map((value, index) => value.padEnd(widths[index]!))

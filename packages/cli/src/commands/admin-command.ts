@@ -19,7 +19,10 @@ export interface CommonOptions {
 
 export function withAdminOptions(command: Command): Command {
   return command
-    .option('--data <dir>', 'data folder of the issuer, holding admin.json (env OPENCAE_DATA, default .opencae)')
+    .option(
+      '--data <dir>',
+      'data folder of the issuer, holding admin.json (env OPENCAE_DATA, default .opencae)',
+    )
     .option('--issuer <url>', 'issuer URL; credentials from OPENCAE_CLIENT_ID and OPENCAE_CLIENT_SECRET')
     .option('--json', 'print the JSON answer of the admin API');
 }

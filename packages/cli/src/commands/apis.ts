@@ -1,6 +1,13 @@
 import type { Command } from 'commander';
 import { fields, table } from '../output.js';
-import { type CliDependencies, type CommonOptions, collect, runAdmin, segment, withAdminOptions } from './admin-command.js';
+import {
+  type CliDependencies,
+  type CommonOptions,
+  collect,
+  runAdmin,
+  segment,
+  withAdminOptions,
+} from './admin-command.js';
 
 interface Api {
   id: string;
@@ -34,17 +41,26 @@ export function apisCommand(program: Command, deps: CliDependencies): void {
       .option('--cae', 'CAE-enabled: CAE-capable clients get long-lived tokens with xms_cc')
       .option('--scope <scope>', 'a delegated scope (repeatable)', collect)
       .option('--role <role>', 'an app role (repeatable)', collect),
-  ).action((options: CommonOptions & { audience: string; name?: string; cae?: boolean; scope?: string[]; role?: string[] }) =>
-    runAdmin(deps, options, async (client) => {
-      const api = await client.request<Api>('POST', '/apis', {
-        audience: options.audience,
-        ...(options.name ? { name: options.name } : {}),
-        cae_enabled: options.cae ?? false,
-        scopes: options.scope ?? [],
-        app_roles: options.role ?? [],
-      });
-      return { json: api, human: `API created\n${describeApi(api)}` };
-    }),
+  ).action(
+    (
+      options: CommonOptions & {
+        audience: string;
+        name?: string;
+        cae?: boolean;
+        scope?: string[];
+        role?: string[];
+      },
+    ) =>
+      runAdmin(deps, options, async (client) => {
+        const api = await client.request<Api>('POST', '/apis', {
+          audience: options.audience,
+          ...(options.name ? { name: options.name } : {}),
+          cae_enabled: options.cae ?? false,
+          scopes: options.scope ?? [],
+          app_roles: options.role ?? [],
+        });
+        return { json: api, human: `API created\n${describeApi(api)}` };
+      }),
   );
 
   withAdminOptions(
@@ -78,11 +94,12 @@ export function apisCommand(program: Command, deps: CliDependencies): void {
     }),
   );
 
-  withAdminOptions(apis.command('delete').description('delete an API and its grants').argument('<audience>')).action(
-    (audience: string, options: CommonOptions) =>
-      runAdmin(deps, options, async (client) => {
-        await client.request('DELETE', `/apis/${segment(audience)}`);
-        return { json: { deleted: audience }, human: `API ${audience} deleted\n` };
-      }),
+  withAdminOptions(
+    apis.command('delete').description('delete an API and its grants').argument('<audience>'),
+  ).action((audience: string, options: CommonOptions) =>
+    runAdmin(deps, options, async (client) => {
+      await client.request('DELETE', `/apis/${segment(audience)}`);
+      return { json: { deleted: audience }, human: `API ${audience} deleted\n` };
+    }),
   );
 }

@@ -2,7 +2,14 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { fields, table } from '../output.js';
-import { type CliDependencies, type CommonOptions, collect, runAdmin, segment, withAdminOptions } from './admin-command.js';
+import {
+  type CliDependencies,
+  type CommonOptions,
+  collect,
+  runAdmin,
+  segment,
+  withAdminOptions,
+} from './admin-command.js';
 
 interface Application {
   id: string;
@@ -29,7 +36,8 @@ interface Action {
   events: number;
 }
 
-const status = (app: Application) => (app.service_principal.deleted_at ? 'deleted' : app.service_principal.enabled ? 'enabled' : 'disabled');
+const status = (app: Application) =>
+  app.service_principal.deleted_at ? 'deleted' : app.service_principal.enabled ? 'enabled' : 'disabled';
 
 interface CreateOptions extends CommonOptions {
   name: string;
@@ -59,29 +67,35 @@ export function appsCommand(program: Command, deps: CliDependencies): void {
       .option('--jwks <file>', 'private_key_jwt: a file with the public JWKS'),
   ).action((options: CreateOptions) =>
     runAdmin(deps, options, async (client) => {
-      if ((options.role || options.scope) && !options.api) throw new UsageError('--role and --scope need --api');
+      if ((options.role || options.scope) && !options.api)
+        throw new UsageError('--role and --scope need --api');
       if (options.public && options.jwks) throw new UsageError('--public and --jwks exclude each other');
       const jwks = options.jwks ? await readJwks(options.jwks) : undefined;
-      const created = await client.request<{ application: Application; client_secret?: IssuedSecret; grants: Grant[] }>(
-        'POST',
-        '/applications',
-        {
-          name: options.name,
-          ...(options.public ? { credential: 'none' } : jwks ? { credential: 'private_key_jwt', jwks } : {}),
-          ...(options.redirectUri ? { redirect_uris: options.redirectUri } : {}),
-          ...(options.api ? { grants: [{ api: options.api, roles: options.role ?? [], scopes: options.scope ?? [] }] } : {}),
-          ...(options.ssfReceiver ? { ssf_receiver: true } : {}),
-        },
-      );
+      const created = await client.request<{
+        application: Application;
+        client_secret?: IssuedSecret;
+        grants: Grant[];
+      }>('POST', '/applications', {
+        name: options.name,
+        ...(options.public ? { credential: 'none' } : jwks ? { credential: 'private_key_jwt', jwks } : {}),
+        ...(options.redirectUri ? { redirect_uris: options.redirectUri } : {}),
+        ...(options.api
+          ? { grants: [{ api: options.api, roles: options.role ?? [], scopes: options.scope ?? [] }] }
+          : {}),
+        ...(options.ssfReceiver ? { ssf_receiver: true } : {}),
+      });
       const lines: [string, unknown][] = [
         ['client_id', created.application.client_id],
-        ...(created.client_secret ? ([['client_secret', created.client_secret.value]] as [string, unknown][]) : []),
+        ...(created.client_secret
+          ? ([['client_secret', created.client_secret.value]] as [string, unknown][])
+          : []),
         ['name', created.application.name],
         ['object id', created.application.service_principal.id],
         ['auth method', created.application.token_endpoint_auth_method],
-        ...created.grants.map(
-          (grant): [string, unknown] => [`grant ${grant.audience}`, [...grant.roles, ...grant.scopes].join(' ') || '(audience only)'],
-        ),
+        ...created.grants.map((grant): [string, unknown] => [
+          `grant ${grant.audience}`,
+          [...grant.roles, ...grant.scopes].join(' ') || '(audience only)',
+        ]),
       ];
       const note = created.client_secret ? 'Keep the client_secret now: it is not shown again.\n' : '';
       return { json: created, human: `Application created\n${fields(lines)}${note}` };
@@ -94,31 +108,68 @@ export function appsCommand(program: Command, deps: CliDependencies): void {
       return {
         json: items,
         human: table(
-          items.map((app) => ({ ...app, status: status(app), risk: app.service_principal.risk_level, auth: app.token_endpoint_auth_method })),
+          items.map((app) => ({
+            ...app,
+            status: status(app),
+            risk: app.service_principal.risk_level,
+            auth: app.token_endpoint_auth_method,
+          })),
           ['client_id', 'name', 'status', 'risk', 'auth'],
         ),
       };
     }),
   );
 
-  const action = (name: string, description: string, method: string, path: (id: string) => string, verb: string) =>
-    withAdminOptions(apps.command(name).description(description).argument('<client_id>').option('--reason <text>', 'why (audit log, events)')).action(
-      (clientId: string, options: CommonOptions & { reason?: string }) =>
-        runAdmin(deps, options, async (client) => {
-          const reason = options.reason ? { reason: options.reason } : {};
-          const result =
-            method === 'DELETE'
-              ? await client.request<Action>('DELETE', `${path(clientId)}${options.reason ? `?reason=${encodeURIComponent(options.reason)}` : ''}`)
-              : await client.request<Action>(method, path(clientId), reason);
-          const human = result.changed
-            ? `Application ${clientId} ${verb} (security events: ${result.events}, txn ${result.txn})\n`
-            : `Application ${clientId} was already ${verb}\n`;
-          return { json: result, human };
-        }),
+  const action = (
+    name: string,
+    description: string,
+    method: string,
+    path: (id: string) => string,
+    verb: string,
+  ) =>
+    withAdminOptions(
+      apps
+        .command(name)
+        .description(description)
+        .argument('<client_id>')
+        .option('--reason <text>', 'why (audit log, events)'),
+    ).action((clientId: string, options: CommonOptions & { reason?: string }) =>
+      runAdmin(deps, options, async (client) => {
+        const reason = options.reason ? { reason: options.reason } : {};
+        const result =
+          method === 'DELETE'
+            ? await client.request<Action>(
+                'DELETE',
+                `${path(clientId)}${options.reason ? `?reason=${encodeURIComponent(options.reason)}` : ''}`,
+              )
+            : await client.request<Action>(method, path(clientId), reason);
+        const human = result.changed
+          ? `Application ${clientId} ${verb} (security events: ${result.events}, txn ${result.txn})\n`
+          : `Application ${clientId} was already ${verb}\n`;
+        return { json: result, human };
+      }),
     );
-  action('disable', 'disable the service principal: no new tokens, resources told at once', 'POST', (id) => `/service-principals/${segment(id)}/disable`, 'disabled');
-  action('enable', 'enable the service principal again', 'POST', (id) => `/service-principals/${segment(id)}/enable`, 'enabled');
-  action('delete', 'delete the service principal', 'DELETE', (id) => `/service-principals/${segment(id)}`, 'deleted');
+  action(
+    'disable',
+    'disable the service principal: no new tokens, resources told at once',
+    'POST',
+    (id) => `/service-principals/${segment(id)}/disable`,
+    'disabled',
+  );
+  action(
+    'enable',
+    'enable the service principal again',
+    'POST',
+    (id) => `/service-principals/${segment(id)}/enable`,
+    'enabled',
+  );
+  action(
+    'delete',
+    'delete the service principal',
+    'DELETE',
+    (id) => `/service-principals/${segment(id)}`,
+    'deleted',
+  );
 
   withAdminOptions(
     apps

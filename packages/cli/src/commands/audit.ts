@@ -24,17 +24,26 @@ export function auditCommand(program: Command, deps: CliDependencies): void {
       .option('--actor <actor>', 'only this actor (client_id or user id)')
       .option('--target <id>', 'only entries about this object id')
       .option('--since <time>', 'ISO 8601 time'),
-  ).action((options: CommonOptions & { limit: string; action?: string; actor?: string; target?: string; since?: string }) =>
-    runAdmin(deps, options, async (client) => {
-      const limit = Number(options.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
-      const query = new URLSearchParams();
-      if (options.action) query.set('action', options.action);
-      if (options.actor) query.set('actor', options.actor);
-      if (options.target) query.set('target_id', options.target);
-      if (options.since) query.set('since', options.since);
-      const items = await client.list<AuditEntry>(`/audit-log${query.size ? `?${query}` : ''}`, limit);
-      return { json: items, human: table(items, ['at', 'actor', 'action', 'target_type', 'target_id']) };
-    }),
+  ).action(
+    (
+      options: CommonOptions & {
+        limit: string;
+        action?: string;
+        actor?: string;
+        target?: string;
+        since?: string;
+      },
+    ) =>
+      runAdmin(deps, options, async (client) => {
+        const limit = Number(options.limit);
+        if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
+        const query = new URLSearchParams();
+        if (options.action) query.set('action', options.action);
+        if (options.actor) query.set('actor', options.actor);
+        if (options.target) query.set('target_id', options.target);
+        if (options.since) query.set('since', options.since);
+        const items = await client.list<AuditEntry>(`/audit-log${query.size ? `?${query}` : ''}`, limit);
+        return { json: items, human: table(items, ['at', 'actor', 'action', 'target_type', 'target_id']) };
+      }),
   );
 }

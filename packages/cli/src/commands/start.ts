@@ -27,19 +27,27 @@ export interface StartConfig {
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /** Flags win over the environment (PORT, OPENCAE_DATA, OPENCAE_ISSUER_URL, DATABASE_URL), then defaults. */
-export function resolveStartConfig(options: StartOptions, env: Record<string, string | undefined>): StartConfig {
+export function resolveStartConfig(
+  options: StartOptions,
+  env: Record<string, string | undefined>,
+): StartConfig {
   const portText = options.port ?? env.PORT ?? '8080';
   const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port > 65535) throw new UsageError(`--port must be a port number, not "${portText}"`);
+  if (!/^\d+$/.test(portText) || port > 65535)
+    throw new UsageError(`--port must be a port number, not "${portText}"`);
   const host = options.host ?? '127.0.0.1';
-  const issuerUrl = (options.issuerUrl ?? env.OPENCAE_ISSUER_URL ?? `http://127.0.0.1:${port}`).replace(/\/+$/, '');
+  const issuerUrl = (options.issuerUrl ?? env.OPENCAE_ISSUER_URL ?? `http://127.0.0.1:${port}`).replace(
+    /\/+$/,
+    '',
+  );
   let url: URL;
   try {
     url = new URL(issuerUrl);
   } catch {
     throw new UsageError(`--issuer-url must be an absolute URL, not "${issuerUrl}"`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UsageError('--issuer-url must be http(s)');
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new UsageError('--issuer-url must be http(s)');
   const databaseUrl = options.databaseUrl ?? env.DATABASE_URL;
   return {
     port,
@@ -109,8 +117,14 @@ export function startCommand(program: Command, deps: CliDependencies): void {
     .description('run the issuer (token service, admin API, Shared Signals transmitter)')
     .option('--port <port>', 'port to listen on (env PORT, default 8080)')
     .option('--host <host>', 'interface to listen on (default 127.0.0.1)')
-    .option('--data <dir>', 'data folder: embedded database and admin.json (env OPENCAE_DATA, default .opencae)')
-    .option('--issuer-url <url>', 'public URL of the issuer, e.g. behind a TLS proxy (env OPENCAE_ISSUER_URL)')
+    .option(
+      '--data <dir>',
+      'data folder: embedded database and admin.json (env OPENCAE_DATA, default .opencae)',
+    )
+    .option(
+      '--issuer-url <url>',
+      'public URL of the issuer, e.g. behind a TLS proxy (env OPENCAE_ISSUER_URL)',
+    )
     .option('--database-url <url>', 'PostgreSQL instead of the embedded database (env DATABASE_URL)')
     .action(async (options: StartOptions) => {
       const config = resolveStartConfig(options, deps.io.env);

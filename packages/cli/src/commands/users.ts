@@ -1,7 +1,13 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { fields, table } from '../output.js';
-import { type CliDependencies, type CommonOptions, runAdmin, segment, withAdminOptions } from './admin-command.js';
+import {
+  type CliDependencies,
+  type CommonOptions,
+  runAdmin,
+  segment,
+  withAdminOptions,
+} from './admin-command.js';
 
 interface User {
   id: string;
@@ -37,7 +43,15 @@ export function usersCommand(program: Command, deps: CliDependencies): void {
       .option('--display-name <name>', 'display name')
       .option('--guest', 'a guest rather than a member'),
   ).action(
-    (options: CommonOptions & { username: string; password?: string; email?: string; displayName?: string; guest?: boolean }) =>
+    (
+      options: CommonOptions & {
+        username: string;
+        password?: string;
+        email?: string;
+        displayName?: string;
+        guest?: boolean;
+      },
+    ) =>
       runAdmin(deps, options, async (client) => {
         const user = await client.request<User>('POST', '/users', {
           username: options.username,
@@ -78,7 +92,11 @@ export function usersCommand(program: Command, deps: CliDependencies): void {
 
   const action = (name: string, description: string, path: string, done: string) =>
     withAdminOptions(
-      users.command(name).description(description).argument('<username>').option('--reason <text>', 'why (audit log, events)'),
+      users
+        .command(name)
+        .description(description)
+        .argument('<username>')
+        .option('--reason <text>', 'why (audit log, events)'),
     ).action((username: string, options: CommonOptions & { reason?: string }) =>
       runAdmin(deps, options, async (client) => {
         const result = await client.request<Action>(
@@ -92,10 +110,19 @@ export function usersCommand(program: Command, deps: CliDependencies): void {
   action('disable', 'disable the user: no new tokens, resources told at once', 'disable', 'disabled');
   action('enable', 'enable the user again', 'enable', 'enabled');
   action('require-mfa', 'require a second factor (TOTP) at sign-in', 'require-mfa', 'now requires MFA');
-  action('revoke-sessions', 'revoke every session and refresh token of the user', 'revoke-sessions', 'sessions revoked');
+  action(
+    'revoke-sessions',
+    'revoke every session and refresh token of the user',
+    'revoke-sessions',
+    'sessions revoked',
+  );
 
   withAdminOptions(
-    users.command('delete').description('delete the user').argument('<username>').option('--reason <text>', 'why (audit log, events)'),
+    users
+      .command('delete')
+      .description('delete the user')
+      .argument('<username>')
+      .option('--reason <text>', 'why (audit log, events)'),
   ).action((username: string, options: CommonOptions & { reason?: string }) =>
     runAdmin(deps, options, async (client) => {
       const query = options.reason ? `?reason=${encodeURIComponent(options.reason)}` : '';
@@ -117,7 +144,9 @@ export function usersCommand(program: Command, deps: CliDependencies): void {
         ...(options.password !== undefined ? { password: options.password } : {}),
         ...(options.reason ? { reason: options.reason } : {}),
       });
-      const generated = result.temporary_password ? `  temporary password: ${result.temporary_password}\n` : '';
+      const generated = result.temporary_password
+        ? `  temporary password: ${result.temporary_password}\n`
+        : '';
       return { json: result, human: `${summary(username, 'password reset', result)}${generated}` };
     }),
   );
@@ -130,7 +159,8 @@ export function usersCommand(program: Command, deps: CliDependencies): void {
       .argument('<level>', RISK_LEVELS.join(' | '))
       .option('--reason <text>', 'why (the event’s risk_reason)'),
   ).action((username: string, level: string, options: CommonOptions & { reason?: string }) => {
-    if (!RISK_LEVELS.includes(level)) throw new UsageError(`the risk level must be one of ${RISK_LEVELS.join(', ')}`);
+    if (!RISK_LEVELS.includes(level))
+      throw new UsageError(`the risk level must be one of ${RISK_LEVELS.join(', ')}`);
     return runAdmin(deps, options, async (client) => {
       const result = await client.request<Action>('PUT', `/users/${segment(username)}/risk`, {
         level,

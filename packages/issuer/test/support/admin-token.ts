@@ -3,8 +3,12 @@
  * signing key, typ at+jwt), so admin API suites do not depend on the token endpoint.
  */
 import { randomUUID } from 'node:crypto';
-import { importJWK, SignJWT } from 'jose';
-import type { SigningKeyStore } from '../../src/keys/signing-keys.js';
+import { importJWK, type JWK, SignJWT } from 'jose';
+
+/** What minting needs of a SigningKeyStore (structural, so built and source types both fit). */
+export interface ActiveKeySource {
+  ensureActiveKey(): Promise<{ kid: string; privateJwk: JWK }>;
+}
 
 export interface MintOptions {
   issuer: string;
@@ -17,7 +21,7 @@ export interface MintOptions {
   expiresInSeconds?: number;
 }
 
-export async function mintAccessToken(keys: SigningKeyStore, options: MintOptions): Promise<string> {
+export async function mintAccessToken(keys: ActiveKeySource, options: MintOptions): Promise<string> {
   const key = await keys.ensureActiveKey();
   const clientId = options.clientId ?? 'test-admin-client';
   const subject = options.userId ?? randomUUID();
@@ -41,6 +45,6 @@ export async function mintAccessToken(keys: SigningKeyStore, options: MintOption
 }
 
 /** An admin token (role admin on urn:opencae:admin). */
-export function mintAdminToken(keys: SigningKeyStore, issuer: string, clientId?: string): Promise<string> {
+export function mintAdminToken(keys: ActiveKeySource, issuer: string, clientId?: string): Promise<string> {
   return mintAccessToken(keys, { issuer, roles: ['admin'], ...(clientId ? { clientId } : {}) });
 }
