@@ -14,6 +14,7 @@ import { exportJWK, generateKeyPair } from 'jose';
 import { Provider } from 'oidc-provider';
 import { seedApi, seedApplication } from '../packages/issuer/src/token-service/test-fixtures.js';
 import { startTestIssuer } from '../packages/issuer/src/token-service/test-server.js';
+import { createTestDatabase } from '../test/support/services.js';
 import { type Benchmark, defaultMeasureOptions, type Measurement, measureOpsPerSecond } from './harness.js';
 
 const AUDIENCE = 'api://orders';
@@ -113,9 +114,13 @@ function tokenRequest(baseUrl: string, clientId: string, secret: string): () => 
 export default {
   name: 'issuer',
   description:
-    'Client-credentials tokens/s for a CAE-capable client: OpenCAE issuer (PGlite) vs bare oidc-provider issuing the same JWT, side by side.',
+    'Client-credentials tokens/s for a CAE-capable client: OpenCAE issuer vs bare oidc-provider issuing the same JWT, side by side.',
   async run(ctx): Promise<Measurement[]> {
-    const opencae = await startTestIssuer();
+    // OPENCAE_BENCH_DATABASE_URL: measure on a PostgreSQL server instead of embedded PGlite.
+    const serverUrl = process.env.OPENCAE_BENCH_DATABASE_URL;
+    const database = serverUrl ? await createTestDatabase(serverUrl) : undefined;
+    const engine = database ? 'PostgreSQL' : 'PGlite';
+    const opencae = await startTestIssuer({ databaseUrl: database?.url });
     const bare = await startBareProvider();
     try {
       const db = opencae.issuer.context.db;
@@ -138,7 +143,7 @@ export default {
           value: Math.round(opencaeRate),
           unit: 'tokens/s',
           peers: { 'issuer.client-credentials.bare-oidc-provider': Math.round(bareRate) },
-          method: `${method}; OpenCAE evaluates current state on PGlite at every request`,
+          method: `${method}; OpenCAE evaluates current state on ${engine} at every request`,
         },
         {
           name: 'issuer.client-credentials.bare-oidc-provider',
@@ -158,6 +163,7 @@ export default {
     } finally {
       await opencae.close();
       await bare.close();
+      await database?.drop();
     }
   },
 } satisfies Benchmark;
