@@ -195,6 +195,23 @@ function sameAddress(a: string | undefined, b: string | undefined): boolean {
   return !!left && !!right && left.family === right.family && left.value === right.value;
 }
 
+function policyResult(
+  policy: ConditionalAccessPolicy,
+  outcome: PolicyOutcome,
+  controls: AppliedControl[],
+  reason?: NotAppliedReason,
+): PolicyResult {
+  const result: PolicyResult = {
+    policyId: policy.id,
+    policyName: policy.name,
+    state: policy.state,
+    outcome,
+    controls,
+  };
+  if (reason !== undefined) result.reason = reason;
+  return result;
+}
+
 /** Evaluates a compiled policy set (the fast path the token service uses at every token request). */
 export function evaluatePolicySet(set: PolicySet, request: EvaluationRequest): EvaluationResult {
   const results: PolicyResult[] = [];
@@ -217,9 +234,8 @@ export function evaluatePolicySet(set: PolicySet, request: EvaluationRequest): E
   const resourceLocations = resourceIp === undefined ? [] : set.locations.locationsOf(resourceIp);
 
   for (const policy of set.policies) {
-    const base = { policyId: policy.id, policyName: policy.name, state: policy.state };
     if (policy.state === 'disabled') {
-      results.push({ ...base, outcome: 'notApplied', reason: 'disabled', controls: [] });
+      results.push(policyResult(policy, 'notApplied', [], 'disabled'));
       continue;
     }
     const enabled = policy.state === 'enabled';
@@ -228,11 +244,11 @@ export function evaluatePolicySet(set: PolicySet, request: EvaluationRequest): E
       (locationConditionMet(policy, set.locations, issuerLocations) ? undefined : 'locationNotMatched');
 
     if (enabled && mismatch !== 'locationNotMatched' && mismatch !== undefined) {
-      results.push({ ...base, outcome: 'notApplied', reason: mismatch, controls: [] });
+      results.push(policyResult(policy, 'notApplied', [], mismatch));
       continue;
     }
     if (!enabled && mismatch !== undefined) {
-      results.push({ ...base, outcome: 'reportOnlyNotApplied', reason: mismatch, controls: [] });
+      results.push(policyResult(policy, 'reportOnlyNotApplied', [], mismatch));
       continue;
     }
 
@@ -250,13 +266,9 @@ export function evaluatePolicySet(set: PolicySet, request: EvaluationRequest): E
         resourceIp !== undefined &&
         locationConditionMet(policy, set.locations, resourceLocations);
       if (variation) variationBlockers.push(policy.id);
-      results.push({
-        ...base,
-        outcome: 'notApplied',
-        reason: 'locationNotMatched',
-        controls: [],
-        ...(variation ? { ipVariation: true as const } : {}),
-      });
+      const result = policyResult(policy, 'notApplied', [], 'locationNotMatched');
+      if (variation) result.ipVariation = true;
+      results.push(result);
       continue;
     }
 
@@ -272,13 +284,13 @@ export function evaluatePolicySet(set: PolicySet, request: EvaluationRequest): E
         : controls.includes('requireMfa')
           ? 'reportOnlyWouldRequireMfa'
           : 'reportOnlyWouldApply';
-      results.push({ ...base, outcome, controls });
+      results.push(policyResult(policy, outcome, controls));
       continue;
     }
     if (controls.includes('block')) blockers.push(policy.id);
     if (controls.includes('requireMfa')) mfaRequirers.push(policy.id);
     if (controls.includes('caeDisabled')) caeDisabled = true;
-    results.push({ ...base, outcome: 'applied', controls });
+    results.push(policyResult(policy, 'applied', controls));
   }
 
   const common = { caeDisabled, strictLocation, locationPolicyIds };
