@@ -2,6 +2,7 @@ export * from './admin-api/index.js';
 export * from './auth/access-token-verifier.js';
 export * from './auth/require-token.js';
 export * from './config.js';
+export * from './console-host/index.js';
 export * from './context.js';
 export * from './crypto/secrets.js';
 export * from './directory/index.js';

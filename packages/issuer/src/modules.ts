@@ -1,4 +1,5 @@
 import { directoryAdminModule } from './admin-api/module.js';
+import { consoleHostModule } from './console-host/index.js';
 import type { IssuerModule } from './context.js';
 import { logsModule, logsOptionsFromEnvironment } from './logs/index.js';
 import { ssfModule, ssfOptionsFromEnvironment } from './ssf/index.js';
@@ -14,5 +15,6 @@ export function issuerModules(): IssuerModule[] {
     tokenServiceModule(),
     ssfModule(ssfOptionsFromEnvironment(process.env)),
     logsModule(logsOptionsFromEnvironment(process.env)),
+    consoleHostModule(),
   ];
 }
