@@ -169,6 +169,14 @@ describe.each(storageEngines)('critical actions on $name', ({ open }) => {
       event: { credential_type: 'app', change_type: 'create', initiating_entity: 'user' },
     });
     expect(JSON.stringify(await recorded(enrolled))).not.toContain('JBSWY3DPEHPK3PXP');
+    const second = await recordMfaEnrollment(context, notEnrolled.id, 'OTHERSECRETOTHER');
+    expect(second).toMatchObject({ changed: false, events: 0 });
+    const stored = await storage.db
+      .selectFrom('users')
+      .select('totp_secret')
+      .where('id', '=', notEnrolled.id)
+      .executeTakeFirstOrThrow();
+    expect(stored.totp_secret).toBe('JBSWY3DPEHPK3PXP');
 
     const other = await newUser();
     await storage.db.updateTable('users').set({ totp_enrolled_at: at }).where('id', '=', other.id).execute();

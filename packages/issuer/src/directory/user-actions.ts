@@ -211,8 +211,8 @@ export function requireMfa(
 }
 
 /**
- * The user enrolled a TOTP authenticator (called by the sign-in flow): stores the secret and, with the
- * same transaction, announces MFA as enabled.
+ * The user enrolled a TOTP authenticator (for the sign-in flow to call): stores the secret and, in the
+ * same transaction, announces MFA as enabled. A user already enrolled is left as is (`changed: false`).
  */
 export function recordMfaEnrollment(
   context: DirectoryContext,
@@ -222,6 +222,17 @@ export function recordMfaEnrollment(
   return runCriticalAction(context, 'user.mfa.enroll', async (trx, cause) => {
     const row = await findUserRow(trx, userId, { forUpdate: true });
     const before = toUser(row);
+    // First enrollment wins (two sign-in tabs racing): a later one changes nothing.
+    if (row.totp_enrolled_at !== null)
+      return {
+        targetType: 'user',
+        targetId: row.id,
+        before,
+        after: before,
+        events: [],
+        result: before,
+        changed: false,
+      };
     const after = toUser(
       await setUserColumns(trx, row.id, {
         totp_secret: totpSecret,
