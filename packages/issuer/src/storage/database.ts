@@ -14,9 +14,21 @@ export type Db = Kysely<Database>;
 export interface Storage {
   readonly db: Db;
   readonly engine: 'pglite' | 'postgres';
-  /** Subscribes to a NOTIFY channel; resolves once listening. Returns the unsubscribe function. */
-  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Subscribes to a NOTIFY channel; resolves once listening. Returns the unsubscribe function.
+   * `onLost` is called (once) when the subscription ends without being unsubscribed, e.g. the
+   * PostgreSQL listener connection dropped: notifications may have been missed from then on.
+   */
+  listen(
+    channel: string,
+    onNotify: (payload: string) => void,
+    options?: ListenOptions,
+  ): Promise<() => Promise<void>>;
   close(): Promise<void>;
+}
+
+export interface ListenOptions {
+  onLost?: (error: Error | undefined) => void;
 }
 
 export interface StorageOptions {
@@ -67,25 +79,43 @@ function openPostgres(connectionString: string, max: number): Storage {
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const listeners = new Set<pg.Client>();
+  let closed = false;
   return {
     db,
     engine: 'postgres',
-    async listen(channel, onNotify) {
+    async listen(channel, onNotify, options) {
+      if (closed) throw new Error('the storage is closed');
       // LISTEN needs a dedicated connection that stays open.
       const client = new pg.Client({ connectionString });
-      client.on('error', () => {});
-      await client.connect();
-      client.on('notification', (message) => {
-        if (message.channel === channel) onNotify(message.payload ?? '');
-      });
-      await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      let ended = false;
+      const lost = (error?: Error) => {
+        if (ended || closed) return;
+        ended = true;
+        listeners.delete(client);
+        options?.onLost?.(error);
+      };
+      client.on('error', (error) => lost(error));
+      client.on('end', () => lost());
+      try {
+        await client.connect();
+        client.on('notification', (message) => {
+          if (message.channel === channel) onNotify(message.payload ?? '');
+        });
+        await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      } catch (error) {
+        ended = true;
+        await client.end().catch(() => {});
+        throw error;
+      }
       listeners.add(client);
       return async () => {
+        ended = true;
         listeners.delete(client);
         await client.end().catch(() => {});
       };
     },
     async close() {
+      closed = true;
       await Promise.all([...listeners].map((client) => client.end().catch(() => {})));
       listeners.clear();
       await db.destroy();

@@ -5,6 +5,7 @@ import * as initial from './migrations/001_initial.js';
 import * as ssf from './migrations/002_ssf.js';
 import * as conditionalAccess from './migrations/005_conditional_access.js';
 import * as logs from './migrations/006_logs.js';
+import * as directoryChangeNotify from './migrations/007_directory_change_notify.js';
 
 /** Migrations are code, listed here in order; a new one is a new file and a new line. */
 const migrations: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   '002_ssf': ssf,
   '005_conditional_access': conditionalAccess,
   '006_logs': logs,
+  '007_directory_change_notify': directoryChangeNotify,
 };
 
 class InCodeMigrationProvider implements MigrationProvider {

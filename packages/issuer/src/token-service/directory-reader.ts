@@ -202,23 +202,36 @@ export class DirectoryReader {
 
   /** The tenant id (`tid`); created here when the directory bootstrap has not run yet. */
   async tenant(): Promise<string> {
-    if (this.tenantId) return this.tenantId;
+    this.tenantId ??= await this.readTenant();
+    return this.tenantId;
+  }
+
+  protected async readTenant(): Promise<string> {
+    // Read first: a write, even one that changes nothing, notifies every replica's directory cache.
+    const existing = await this.selectTenant();
+    if (existing !== undefined) return existing;
     await this.db
       .insertInto('settings')
       .values({ key: 'tenant_id', value: JSON.stringify(randomUUID()) })
       .onConflict((oc) => oc.column('key').doNothing())
       .execute();
+    const created = await this.selectTenant();
+    if (created === undefined) throw new Error('the tenant_id setting could not be created');
+    return created;
+  }
+
+  private async selectTenant(): Promise<string | undefined> {
     const row = await this.db
       .selectFrom('settings')
       .select('value')
       .where('key', '=', 'tenant_id')
-      .executeTakeFirstOrThrow();
+      .executeTakeFirst();
+    if (!row) return undefined;
     // jsonb comes back decoded: the tenant id is a JSON string (or an object with an id).
     const value = row.value as unknown;
     const id = typeof value === 'string' ? value : (value as { id?: unknown } | null)?.id;
     if (typeof id !== 'string') throw new Error('the tenant_id setting is not a string');
-    this.tenantId = id;
-    return this.tenantId;
+    return id;
   }
 }
 

@@ -6,10 +6,11 @@
 import { IncomingMessage, type ServerResponse } from 'node:http';
 import { Provider } from 'oidc-provider';
 import type { IssuerContext } from '../context.js';
+import { CachedDirectoryReader } from './cached-directory-reader.js';
 import { refreshIn } from './cae-rules.js';
 import { installSecretVerification } from './client-registry.js';
 import { loadCookieKeys } from './cookie-keys.js';
-import { DirectoryReader } from './directory-reader.js';
+import { DirectoryCache } from './directory-cache.js';
 import { buildProviderConfiguration, ROUTES } from './provider-configuration.js';
 import { loadSigningKeys } from './signing-key-sync.js';
 
@@ -18,10 +19,16 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 export class ProviderHost {
   private current: { provider: Provider; handler: Handler; fingerprint: string } | undefined;
   private rebuilding: Promise<void> | undefined;
-  readonly directory: DirectoryReader;
+  readonly directory: CachedDirectoryReader;
 
   constructor(private readonly context: IssuerContext) {
-    this.directory = new DirectoryReader(context.db);
+    const cache = new DirectoryCache({
+      onStatus: (status, error) =>
+        status === 'lost'
+          ? context.logger.warn({ err: error }, 'directory change listener lost; directory cache bypassed')
+          : context.logger.info('directory cache live'),
+    });
+    this.directory = new CachedDirectoryReader(context.db, cache);
   }
 
   get provider(): Provider {

@@ -2,11 +2,14 @@
  * Starts a real issuer for the token service's integration tests and benchmark: PGlite in memory
  * or a fresh PostgreSQL database, listening on an ephemeral port. Not exported from the package.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IssuerConfigInput } from '../config.js';
 import { type CreateIssuerOptions, createIssuer, type Issuer } from '../server.js';
+import { notify } from '../storage/database.js';
+import { DIRECTORY_CHANGED_CHANNEL, type DirectoryCache } from './directory-cache.js';
 import { tokenServiceModule } from './token-service-module.js';
 
 export const TEST_ISSUER_URL = 'https://issuer.opencae.test';
@@ -15,6 +18,13 @@ export interface TestIssuer {
   issuer: Issuer;
   /** Where the server listens (endpoints are built from it; `iss` stays TEST_ISSUER_URL). */
   baseUrl: string;
+  /** The token service's directory cache (only with the default module list). */
+  directoryCache(): DirectoryCache;
+  /**
+   * Resolves once this issuer's directory cache has received every change committed so far: a marker
+   * notification is sent, and PostgreSQL delivers notifications in commit order.
+   */
+  directoryChangesSeen(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -23,6 +33,7 @@ export async function startTestIssuer(
 ): Promise<TestIssuer> {
   // A temporary folder: the configuration resolves dataDir to a path, so `memory://` is not usable.
   const dataDir = o.databaseUrl ? undefined : await mkdtemp(join(tmpdir(), 'opencae-token-service-'));
+  const tokenService = tokenServiceModule();
   const issuer = await createIssuer(
     {
       issuerUrl: TEST_ISSUER_URL,
@@ -32,12 +43,23 @@ export async function startTestIssuer(
       databaseUrl: o.databaseUrl,
       ...o.config,
     },
-    { modules: [tokenServiceModule()], ...o.options },
+    { modules: [tokenService], ...o.options },
   );
   const baseUrl = await issuer.listen();
   return {
     issuer,
     baseUrl,
+    directoryCache: () => tokenService.host().directory.cache,
+    async directoryChangesSeen() {
+      const cache = tokenService.host().directory.cache;
+      const marker = `marker:${randomUUID()}`;
+      await notify(issuer.context.db, DIRECTORY_CHANGED_CHANNEL, marker);
+      const deadline = Date.now() + 10_000;
+      while (cache.stats().lastChangedTable !== marker) {
+        if (Date.now() > deadline) throw new Error('the directory change notification did not arrive');
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    },
     async close() {
       await issuer.close();
       if (dataDir) await rm(dataDir, { recursive: true, force: true });

@@ -52,6 +52,7 @@ export function tokenServiceModule(options: TokenServiceOptions = {}): TokenServ
       const reload = () =>
         current.refresh().catch((error) => context.logger.error({ err: error }, 'signing key reload failed'));
       unlisten = await context.storage.listen(SIGNING_KEYS_CHANNEL, () => void reload());
+      await current.directory.cache.start(context.storage);
       timers.push(setInterval(reload, options.keyRecheckMs ?? 60_000).unref());
       timers.push(
         setInterval(
@@ -65,6 +66,7 @@ export function tokenServiceModule(options: TokenServiceOptions = {}): TokenServ
     },
     async stop() {
       for (const timer of timers.splice(0)) clearInterval(timer);
+      await host?.directory.cache.stop();
       await unlisten?.();
       unlisten = undefined;
     },

@@ -329,6 +329,7 @@ describe.each(engines)('token service on $name', ({ database }) => {
         .set({ enabled: false })
         .where('id', '=', app.servicePrincipalId)
         .execute();
+      await server.directoryChangesSeen();
       await expectError(
         await clientCredentials(app, { scope: 'api://orders/.default' }),
         401,
@@ -340,6 +341,7 @@ describe.each(engines)('token service on $name', ({ database }) => {
         .set({ enabled: true, deleted_at: new Date() })
         .where('id', '=', app.servicePrincipalId)
         .execute();
+      await server.directoryChangesSeen();
       await expectError(
         await clientCredentials(app, { scope: 'api://orders/.default' }),
         401,
@@ -355,6 +357,7 @@ describe.each(engines)('token service on $name', ({ database }) => {
         .set({ revoked_at: new Date() })
         .where('id', '=', app.secretId!)
         .execute();
+      await server.directoryChangesSeen();
       await expectError(
         await clientCredentials(app, { scope: 'api://orders/.default' }),
         401,
@@ -367,6 +370,7 @@ describe.each(engines)('token service on $name', ({ database }) => {
         .set({ expires_at: new Date(Date.now() - 1000) })
         .where('id', '=', other.secretId!)
         .execute();
+      await server.directoryChangesSeen();
       await expectError(
         await clientCredentials(other, { scope: 'api://orders/.default' }),
         401,
@@ -382,6 +386,7 @@ describe.each(engines)('token service on $name', ({ database }) => {
         .set({ risk_level: 'high' })
         .where('id', '=', app.servicePrincipalId)
         .execute();
+      await server.directoryChangesSeen();
       await expectError(
         await clientCredentials(app, { scope: 'api://orders/.default' }),
         401,
@@ -531,6 +536,7 @@ describe.each(engines)('token service on $name', ({ database }) => {
         .set({ totp_secret: secret, totp_enrolled_at: new Date(), mfa_required: true })
         .where('id', '=', user.id)
         .execute();
+      await server.directoryChangesSeen();
       const code = totpCode(secret, timeStep(Date.now()));
       const first = await authorize(new TestBrowser(server.baseUrl), {
         username: 'bob',
@@ -668,6 +674,7 @@ describe.each(engines)('token service on $name', ({ database }) => {
           (await redeem(callback, verifier, state)).response,
         );
         await change(user.id);
+        await server.directoryChangesSeen();
         const refused = await oauth.refreshTokenGrantRequest(
           as,
           client,
@@ -695,6 +702,7 @@ describe.each(engines)('token service on $name', ({ database }) => {
           .set({ enabled: false })
           .where('id', '=', webApp.servicePrincipalId)
           .execute();
+        await server.directoryChangesSeen();
         try {
           const refused = await oauth.refreshTokenGrantRequest(
             as,
@@ -710,6 +718,7 @@ describe.each(engines)('token service on $name', ({ database }) => {
             .set({ enabled: true })
             .where('id', '=', webApp.servicePrincipalId)
             .execute();
+          await server.directoryChangesSeen();
         }
       });
     });
