@@ -2,7 +2,7 @@
 import { sql } from 'kysely';
 import { type Db, notify } from '../storage/database.js';
 import type { SsfDeliveryState } from '../storage/schema.js';
-import { DELIVERIES_CHANNEL } from './channels.js';
+import { DELIVERIES_CHANNEL, deliveriesPayload } from './channels.js';
 
 export type ReplayableState = Extract<SsfDeliveryState, 'dead_letter' | 'failed'>;
 
@@ -53,7 +53,7 @@ export async function replayDeliveries(
     if (options.ids) query = query.where('id', 'in', [...options.ids]);
     const result = await query.executeTakeFirst();
     const count = Number(result.numUpdatedRows);
-    if (count > 0) await notify(trx, DELIVERIES_CHANNEL, streamId);
+    if (count > 0) await notify(trx, DELIVERIES_CHANNEL, deliveriesPayload('released', [streamId]));
     return count;
   });
 }

@@ -5,7 +5,7 @@
  * never fan out the same row twice (the unique (stream, event) constraint is the second guard).
  */
 import { randomUUID } from 'node:crypto';
-import { buildSet, type SubjectIdentifier } from '@opencae/protocol';
+import { buildSet, DELIVERY, type SubjectIdentifier } from '@opencae/protocol';
 import { type Selectable, sql } from 'kysely';
 import type { Db } from '../storage/database.js';
 import { notify } from '../storage/database.js';
@@ -21,6 +21,12 @@ export interface DispatcherOptions {
   batchSize: number;
   /** SETs signed per transaction at most (rows × streams), so a transaction stays short. */
   maxSetsPerBatch?: number;
+  /**
+   * Push deliveries to enabled streams are created already leased to this process for this long and
+   * returned, so they are sent at once without a claim round trip; if the process dies, the lease
+   * expires and any process sends them.
+   */
+  pushLeaseMs: number;
 }
 
 export interface DispatchResult {
@@ -29,9 +35,25 @@ export interface DispatchResult {
   streamIds: Set<string>;
   /** True when the batch was full: there may be more rows waiting. */
   more: boolean;
+  /** Push deliveries leased to this process, to send now (outbox order). */
+  leased: LeasedPushDelivery[];
 }
 
-type StreamRow = Pick<Selectable<SsfStreamsTable>, 'id' | 'aud' | 'status' | 'events_delivered'>;
+export interface LeasedPushDelivery {
+  id: string;
+  stream_id: string;
+  security_event_id: string;
+  jti: string;
+  set_jwt: string;
+  attempts: number;
+  endpoint_url: string;
+  authorization_header: string | null;
+}
+
+type StreamRow = Pick<
+  Selectable<SsfStreamsTable>,
+  'id' | 'aud' | 'status' | 'events_delivered' | 'delivery_method' | 'endpoint_url' | 'authorization_header'
+>;
 
 export class Dispatcher {
   constructor(
@@ -45,7 +67,15 @@ export class Dispatcher {
     return this.db.transaction().execute(async (trx) => {
       const streams = (await trx
         .selectFrom('ssf_streams')
-        .select(['id', 'aud', 'status', 'events_delivered'])
+        .select([
+          'id',
+          'aud',
+          'status',
+          'events_delivered',
+          'delivery_method',
+          'endpoint_url',
+          'authorization_header',
+        ])
         .execute()) as StreamRow[];
       const active = streams.filter((stream) => stream.status !== 'disabled');
       const maxSets = this.options.maxSetsPerBatch ?? 500;
@@ -63,13 +93,15 @@ export class Dispatcher {
         .forUpdate()
         .skipLocked()
         .execute();
-      if (events.length === 0) return { events: 0, deliveries: 0, streamIds: new Set(), more: false };
+      if (events.length === 0)
+        return { events: 0, deliveries: 0, streamIds: new Set(), more: false, leased: [] };
 
       const rules = await this.subjectRules(
         trx,
         active.map((stream) => stream.id),
       );
       const rows: DeliveryRow[] = [];
+      const byId = new Map(streams.map((stream) => [stream.id, stream]));
       await Promise.all(
         events.flatMap((event) =>
           this.targets(event, streams, active, rules).map(async (stream) => {
@@ -79,12 +111,25 @@ export class Dispatcher {
       );
       // Outbox order within the transaction, so held deliveries keep the order of their causes.
       rows.sort((a, b) => Number(a.security_event_id) - Number(b.security_event_id));
+      const leased: LeasedPushDelivery[] = [];
       for (let i = 0; i < rows.length; i += 200) {
-        await trx
+        const inserted = await trx
           .insertInto('ssf_deliveries')
           .values(rows.slice(i, i + 200))
           .onConflict((conflict) => conflict.columns(['stream_id', 'security_event_id']).doNothing())
+          .returning(['id', 'stream_id', 'security_event_id', 'jti', 'set_jwt', 'attempts', 'state'])
           .execute();
+        for (const row of inserted) {
+          const stream = byId.get(row.stream_id);
+          if (row.state !== 'pending' || row.attempts === 0 || !stream) continue;
+          leased.push({
+            ...row,
+            security_event_id: String(row.security_event_id),
+            id: String(row.id),
+            endpoint_url: stream.endpoint_url,
+            authorization_header: stream.authorization_header,
+          });
+        }
       }
       await trx
         .updateTable('security_events')
@@ -96,8 +141,14 @@ export class Dispatcher {
         )
         .execute();
       const streamIds = new Set(rows.map((row) => row.stream_id));
-      if (streamIds.size > 0) await notify(trx, DELIVERIES_CHANNEL, deliveriesPayload(streamIds));
-      return { events: events.length, deliveries: rows.length, streamIds, more: events.length === limit };
+      if (streamIds.size > 0) await notify(trx, DELIVERIES_CHANNEL, deliveriesPayload('new', streamIds));
+      return {
+        events: events.length,
+        deliveries: rows.length,
+        streamIds,
+        more: events.length === limit,
+        leased,
+      };
     });
   }
 
@@ -127,12 +178,21 @@ export class Dispatcher {
     sign: (payload: ReturnType<typeof buildSet>) => Promise<string>,
   ): Promise<DeliveryRow> {
     const jti = randomUUID();
+    const control = event.principal_type === 'stream';
+    const sendNow = stream.delivery_method === DELIVERY.push && (stream.status === 'enabled' || control);
     const base = {
       stream_id: stream.id,
       security_event_id: String(event.id),
       jti,
       event_type: event.event_type,
-      control: event.principal_type === 'stream',
+      control,
+      // Leased to this process (attempt 1 under way) so the send needs no claim round trip.
+      ...(sendNow
+        ? {
+            attempts: 1,
+            next_attempt_at: sql<Date>`now() + ${this.options.pushLeaseMs} * interval '1 millisecond'`,
+          }
+        : {}),
     };
     try {
       const payload = buildSet({
@@ -181,6 +241,8 @@ interface DeliveryRow {
   event_type: string;
   control: boolean;
   set_jwt: string;
+  attempts?: number;
+  next_attempt_at?: ReturnType<typeof sql<Date>>;
   state?: 'failed';
   last_error?: string;
 }

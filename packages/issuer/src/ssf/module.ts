@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { IssuerContext, IssuerModule } from '../context.js';
 import { registerSsfAdminRoutes } from './admin-routes.js';
-import { DELIVERIES_CHANNEL, SECURITY_EVENTS_CHANNEL } from './channels.js';
+import { DELIVERIES_CHANNEL, parseDeliveriesPayload, SECURITY_EVENTS_CHANNEL } from './channels.js';
 import { Dispatcher } from './dispatcher.js';
 import { issuerPath, SSF_PATHS } from './metadata.js';
 import { resolveSsfOptions, type SsfOptions } from './options.js';
@@ -33,18 +33,21 @@ export function ssfModule(input: SsfOptions = {}): SsfModule {
   let pushRunner: SerialRunner | undefined;
   let unlisten: (() => Promise<void>)[] = [];
   let safetyTimer: NodeJS.Timeout | undefined;
-  let retryTimer: NodeJS.Timeout | undefined;
+  let retryTimer: { at: number; timer: NodeJS.Timeout } | undefined;
+  const sending = new Set<Promise<void>>();
 
-  /** Arms a timer for the earliest push retry, so backoff does not wait for the safety sweep. */
-  async function scheduleRetry(): Promise<void> {
-    if (!pushWorker || shutdown.signal.aborted) return;
-    const due = await pushWorker.nextDueAt();
-    if (retryTimer) clearTimeout(retryTimer);
-    retryTimer = undefined;
-    if (!due) return;
-    const delay = Math.min(Math.max(0, due.getTime() - Date.now()) + 5, options.safetySweepMs);
-    retryTimer = setTimeout(() => pushRunner?.trigger(), delay);
-    retryTimer.unref();
+  /** Arms the push timer for a retry `delayMs` from now, unless an earlier one is armed. */
+  function scheduleRetry(delayMs: number): void {
+    if (shutdown.signal.aborted) return;
+    const at = Date.now() + Math.min(Math.max(0, delayMs), options.safetySweepMs) + 5;
+    if (retryTimer && retryTimer.at <= at) return;
+    if (retryTimer) clearTimeout(retryTimer.timer);
+    const timer = setTimeout(() => {
+      retryTimer = undefined;
+      pushRunner?.trigger();
+    }, at - Date.now());
+    timer.unref();
+    retryTimer = { at, timer };
   }
 
   return {
@@ -64,17 +67,25 @@ export function ssfModule(input: SsfOptions = {}): SsfModule {
         longPollMaxWaitMs: options.longPollMaxWaitMs,
         redeliveryMs: options.pollRedeliveryMs,
       });
+      pushWorker = new PushWorker(
+        context.db,
+        guard,
+        {
+          batchSize: options.batchSize,
+          pushTimeoutMs: options.pushTimeoutMs,
+          retryBaseDelayMs: options.retryBaseDelayMs,
+          retryMaxDelayMs: options.retryMaxDelayMs,
+          maxPushAttempts: options.maxPushAttempts,
+          concurrency: options.pushConcurrency,
+        },
+        (_delivery, _outcome, retryInMs) => {
+          if (retryInMs !== undefined) scheduleRetry(retryInMs);
+        },
+      );
       dispatcher = new Dispatcher(context.db, new SetSigner(context.keys), {
         issuer,
         batchSize: options.batchSize,
-      });
-      pushWorker = new PushWorker(context.db, guard, {
-        batchSize: options.batchSize,
-        pushTimeoutMs: options.pushTimeoutMs,
-        retryBaseDelayMs: options.retryBaseDelayMs,
-        retryMaxDelayMs: options.retryMaxDelayMs,
-        maxPushAttempts: options.maxPushAttempts,
-        concurrency: options.pushConcurrency,
+        pushLeaseMs: pushWorker.leaseMs,
       });
       await registerSsfRoutes(app, {
         issuer,
@@ -97,33 +108,36 @@ export function ssfModule(input: SsfOptions = {}): SsfModule {
       dispatchRunner = new SerialRunner(
         async () => {
           const result = await activeDispatcher.dispatchBatch();
-          if (result.deliveries > 0) {
-            // This process's workers start at once; others hear the NOTIFY.
-            pushRunner?.trigger();
-            wakeups.wake([...result.streamIds].join(','));
+          if (result.leased.length > 0) {
+            // Sent at once by this process, outside the dispatch loop so the next batch is not held up.
+            const send = activeWorker
+              .sendClaimed(result.leased)
+              .catch((error) => log.error({ err: error }, 'SSF push delivery failed; the lease will expire'))
+              .finally(() => sending.delete(send));
+            sending.add(send);
           }
+          if (result.deliveries > 0) wakeups.wake([...result.streamIds].join(','));
           return result.more;
         },
         (error) => log.error({ err: error }, 'SSF dispatch failed; retrying at the next wake-up'),
       );
       pushRunner = new SerialRunner(
-        async () => {
-          const more = await activeWorker.runBatch();
-          if (!more) await scheduleRetry();
-          return more;
-        },
+        () => activeWorker.runBatch(),
         (error) => log.error({ err: error }, 'SSF push delivery failed; retrying at the next wake-up'),
       );
       unlisten = [
         await context.storage.listen(SECURITY_EVENTS_CHANNEL, () => dispatchRunner?.trigger()),
         await context.storage.listen(DELIVERIES_CHANNEL, (payload) => {
-          pushRunner?.trigger();
-          wakeups.wake(payload);
+          const { kind, streams } = parseDeliveriesPayload(payload);
+          if (kind === 'released') pushRunner?.trigger();
+          wakeups.wake(streams);
         }),
       ];
       // Startup sweep: whatever was committed while no process was listening (or before a crash).
       dispatchRunner.trigger();
       pushRunner.trigger();
+      const due = await activeWorker.nextDueAt();
+      if (due) scheduleRetry(due.getTime() - Date.now());
       safetyTimer = setInterval(() => {
         dispatchRunner?.trigger();
         pushRunner?.trigger();
@@ -135,17 +149,19 @@ export function ssfModule(input: SsfOptions = {}): SsfModule {
     async stop() {
       shutdown.abort();
       if (safetyTimer) clearInterval(safetyTimer);
-      if (retryTimer) clearTimeout(retryTimer);
+      if (retryTimer) clearTimeout(retryTimer.timer);
       wakeups.wakeAll();
       await Promise.all(unlisten.map((stop) => stop().catch(() => {})));
       unlisten = [];
       await Promise.all([dispatchRunner?.stop(), pushRunner?.stop()]);
+      await Promise.all(sending);
     },
 
     async drain() {
       for (let round = 0; round < 3; round++) {
         dispatchRunner?.trigger();
         await dispatchRunner?.idle();
+        await Promise.all(sending);
         pushRunner?.trigger();
         await pushRunner?.idle();
       }

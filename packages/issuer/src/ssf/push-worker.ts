@@ -20,7 +20,7 @@ export interface PushWorkerOptions {
   concurrency: number;
 }
 
-interface ClaimedDelivery {
+export interface ClaimedDelivery {
   id: string;
   stream_id: string;
   security_event_id: string;
@@ -36,13 +36,24 @@ export class PushWorker {
     private readonly db: Db,
     private readonly guard: PushUrlGuard,
     private readonly options: PushWorkerOptions,
-    private readonly onOutcome?: (delivery: { id: string; jti: string }, outcome: PushOutcome) => void,
+    /** Called after each outcome is recorded; `retryInMs` when a retry was scheduled. */
+    private readonly onOutcome?: (
+      delivery: { id: string; jti: string },
+      outcome: PushOutcome,
+      retryInMs?: number,
+    ) => void,
   ) {}
 
   /** Claims and sends one batch; returns true when the batch was full. */
   async runBatch(): Promise<boolean> {
     const claimed = await this.claim();
     if (claimed.length === 0) return false;
+    await this.sendClaimed(claimed);
+    return claimed.length === this.options.batchSize;
+  }
+
+  /** Sends deliveries this process holds the lease of: per stream in order, streams in parallel. */
+  async sendClaimed(claimed: readonly ClaimedDelivery[]): Promise<void> {
     const byStream = new Map<string, ClaimedDelivery[]>();
     for (const delivery of claimed) {
       const list = byStream.get(delivery.stream_id) ?? [];
@@ -56,7 +67,6 @@ export class PushWorker {
       }
     });
     await Promise.all(workers);
-    return claimed.length === this.options.batchSize;
   }
 
   /** When the earliest pending push delivery becomes due (for the retry timer), if any. */
@@ -72,8 +82,13 @@ export class PushWorker {
     return row?.due ? new Date(row.due as Date | string) : undefined;
   }
 
+  /** How long a claimed delivery is reserved for the process sending it. */
+  get leaseMs(): number {
+    return this.options.pushTimeoutMs + 5_000;
+  }
+
   private async claim(): Promise<ClaimedDelivery[]> {
-    const leaseMs = this.options.pushTimeoutMs + 5_000;
+    const leaseMs = this.leaseMs;
     const result = await sql<ClaimedDelivery>`
       WITH due AS (
         SELECT d.id
@@ -110,11 +125,12 @@ export class PushWorker {
       },
       this.guard,
     );
-    await this.record(delivery, outcome);
-    this.onOutcome?.(delivery, outcome);
+    const retryInMs = await this.record(delivery, outcome);
+    this.onOutcome?.(delivery, outcome, retryInMs);
   }
 
-  private async record(delivery: ClaimedDelivery, outcome: PushOutcome): Promise<void> {
+  /** Stores the outcome; returns the retry delay when one was scheduled. */
+  private async record(delivery: ClaimedDelivery, outcome: PushOutcome): Promise<number | undefined> {
     const update = this.db
       .updateTable('ssf_deliveries')
       .where('id', '=', delivery.id)
@@ -141,6 +157,8 @@ export class PushWorker {
           next_attempt_at: sql`now() + ${delay} * interval '1 millisecond'`,
         })
         .execute();
+      return delay;
     }
+    return undefined;
   }
 }

@@ -8,7 +8,7 @@ import type { Selectable } from 'kysely';
 import { enqueueSecurityEvents, newTxn } from '../events/outbox.js';
 import { type Db, notify } from '../storage/database.js';
 import type { SsfStreamStatus, SsfStreamsTable } from '../storage/schema.js';
-import { DELIVERIES_CHANNEL } from './channels.js';
+import { DELIVERIES_CHANNEL, deliveriesPayload } from './channels.js';
 import { SsfError, streamNotFound } from './errors.js';
 import { eventsDelivered } from './event-types.js';
 import type { PushUrlGuard } from './push-url-guard.js';
@@ -168,7 +168,8 @@ export class StreamService {
           ...(reason !== undefined ? { reason } : {}),
         });
         // Held deliveries become sendable.
-        if (status === 'enabled') await notify(trx, DELIVERIES_CHANNEL, streamId);
+        if (status === 'enabled')
+          await notify(trx, DELIVERIES_CHANNEL, deliveriesPayload('released', [streamId]));
       }
       return toRecord(row);
     });

@@ -4,12 +4,15 @@
  * receiver access tokens minted with the issuer's own key (typ at+jwt, aud urn:opencae:ssf).
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { RISC, type SubjectIdentifier } from '@opencae/protocol';
 import { importJWK, SignJWT } from 'jose';
-import { createIssuer, type Issuer } from '../../src/server.js';
 import type { IssuerModule } from '../../src/context.js';
 import { enqueueSecurityEvents, newTxn, type SecurityEventInput } from '../../src/events/outbox.js';
+import { createIssuer, type Issuer } from '../../src/server.js';
 import { type SsfModule, ssfModule } from '../../src/ssf/module.js';
 import type { SsfOptions } from '../../src/ssf/options.js';
 
@@ -62,19 +65,33 @@ export async function startTestIssuer(o: {
   const port = o.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}${o.path ?? ''}`;
   const ssf = ssfModule({ ...FAST_SSF_OPTIONS, ...o.ssf });
+  // A fresh folder per issuer: parseIssuerConfig resolves dataDir as a path, so `memory://` would
+  // become a shared folder named "memory:" in the working directory.
+  const ownDir = o.dataDir || o.databaseUrl ? undefined : await mkdtemp(join(tmpdir(), 'opencae-ssf-'));
   const issuer = await createIssuer(
     {
       issuerUrl: url,
       port,
       host: '127.0.0.1',
       devMode: o.devMode ?? true,
-      dataDir: o.dataDir ?? 'memory://',
+      dataDir: o.dataDir ?? ownDir ?? tmpdir(),
       ...(o.databaseUrl ? { databaseUrl: o.databaseUrl } : {}),
     },
     { modules: [testJwksModule(), ssf] },
   );
   await issuer.listen();
-  return { issuer, url, ssf, close: () => issuer.close() };
+  return {
+    issuer,
+    url,
+    ssf,
+    async close() {
+      // Keep-alive sockets of the test's fetch clients would hold app.close() open.
+      const closing = issuer.close();
+      issuer.app.server.closeAllConnections();
+      await closing;
+      if (ownDir) await rm(ownDir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** A receiver's client-credentials access token for the SSF API, signed with the issuer's active key. */

@@ -69,7 +69,8 @@ export class SetValidator {
     if (typeof payload.jti !== 'string' || payload.jti === '') throw new SetValidationError('jti missing');
     if (payload.exp !== undefined) throw new SetValidationError('SSF SETs must not carry exp');
     if (payload.sub !== undefined) throw new SetValidationError('SSF SETs must not carry sub');
-    if (payload.txn !== undefined && typeof payload.txn !== 'string') throw new SetValidationError('txn invalid');
+    if (payload.txn !== undefined && typeof payload.txn !== 'string')
+      throw new SetValidationError('txn invalid');
     const subject = subjectIdentifierSchema.safeParse(payload.sub_id);
     if (!subject.success) throw new SetValidationError('sub_id is not a subject identifier');
     const events = payload.events as Record<string, unknown> | undefined;
@@ -145,8 +146,11 @@ export class ReceivedSets {
 /** An RFC 8935 push endpoint. */
 export class PushReceiver {
   readonly received = new ReceivedSets();
-  readonly requests: { authorization: string | undefined; contentType: string | undefined; accept: string | undefined }[] =
-    [];
+  readonly requests: {
+    authorization: string | undefined;
+    contentType: string | undefined;
+    accept: string | undefined;
+  }[] = [];
   private readonly script: PushBehaviour[] = [];
   private readonly hanging = new Set<ServerResponse>();
   private server: Server | undefined;
@@ -168,8 +172,11 @@ export class PushReceiver {
 
   async close(): Promise<void> {
     for (const response of this.hanging) response.destroy();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    const closed = new Promise<void>((resolve) =>
+      this.server ? this.server.close(() => resolve()) : resolve(),
+    );
     this.server?.closeAllConnections();
+    await closed;
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -226,10 +233,16 @@ export class PollingReceiver {
   ) {}
 
   /** One poll request; returns the raw response. */
-  async pollOnce(body: Record<string, unknown>): Promise<{ sets: Record<string, string>; moreAvailable?: boolean }> {
+  async pollOnce(
+    body: Record<string, unknown>,
+  ): Promise<{ sets: Record<string, string>; moreAvailable?: boolean }> {
     const response = await fetch(this.pollUrl, {
       method: 'POST',
-      headers: { authorization: `Bearer ${this.token()}`, 'content-type': 'application/json', accept: 'application/json' },
+      headers: {
+        authorization: `Bearer ${this.token()}`,
+        'content-type': 'application/json',
+        accept: 'application/json',
+      },
       body: JSON.stringify(body),
       signal: this.controller.signal,
     });

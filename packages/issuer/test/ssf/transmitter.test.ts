@@ -7,13 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { CAEP, DELIVERY, RISC, SSF } from '@opencae/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, postgresUrl } from '../../../../test/support/services.js';
-import {
-  call,
-  disableUser,
-  receiverToken,
-  startTestIssuer,
-  type TestIssuer,
-} from './issuer-harness.js';
+import { call, disableUser, receiverToken, startTestIssuer, type TestIssuer } from './issuer-harness.js';
 import { discoverTransmitter, PollingReceiver, PushReceiver, SetValidator } from './spec-receiver.js';
 
 const serverUrl = await postgresUrl();
@@ -140,7 +134,10 @@ describe.each(engines)('SSF transmitter on $name', ({ instances }) => {
     expect(one.body).toEqual(stream);
     expect(one.headers.get('cache-control')).toBe('no-store');
     const list = await call(`${a.url}/ssf/streams`, 'GET', '', t);
-    expect((list.body as unknown[]).map((s: any) => s.stream_id)).toEqual([stream.stream_id, second.stream_id]);
+    expect((list.body as unknown[]).map((s: any) => s.stream_id)).toEqual([
+      stream.stream_id,
+      second.stream_id,
+    ]);
   });
 
   it('rejects malformed stream requests with 400', async () => {
@@ -153,7 +150,15 @@ describe.each(engines)('SSF transmitter on $name', ({ instances }) => {
       [{ delivery: { method: DELIVERY.push, endpoint_url: 'not a url' } }],
       [{ events_requested: 'not-an-array' }],
       [{ description: 42 }],
-      [{ delivery: { method: DELIVERY.push, endpoint_url: 'http://127.0.0.1:9/x', authorization_header: 'a\r\nb: c' } }],
+      [
+        {
+          delivery: {
+            method: DELIVERY.push,
+            endpoint_url: 'http://127.0.0.1:9/x',
+            authorization_header: 'a\r\nb: c',
+          },
+        },
+      ],
     ];
     for (const [body] of cases) {
       const answer = await call(base, 'POST', '', t, body);
@@ -242,11 +247,18 @@ describe.each(engines)('SSF transmitter on $name', ({ instances }) => {
     expect(replaced.status).toBe(200);
     const body = replaced.body as Record<string, any>;
     expect(body.description).toBeUndefined();
-    expect(body.delivery).toEqual({ method: DELIVERY.poll, endpoint_url: `${a.url}/ssf/poll/${stream.stream_id}` });
+    expect(body.delivery).toEqual({
+      method: DELIVERY.poll,
+      endpoint_url: `${a.url}/ssf/poll/${stream.stream_id}`,
+    });
     expect(body.events_delivered).toEqual(body.events_supported);
-    expect((await call(`${a.url}/ssf/streams?stream_id=${stream.stream_id}`, 'DELETE', '', t)).status).toBe(204);
+    expect((await call(`${a.url}/ssf/streams?stream_id=${stream.stream_id}`, 'DELETE', '', t)).status).toBe(
+      204,
+    );
     expect((await call(`${a.url}/ssf/streams?stream_id=${stream.stream_id}`, 'GET', '', t)).status).toBe(404);
-    expect((await call(`${a.url}/ssf/streams?stream_id=${stream.stream_id}`, 'DELETE', '', t)).status).toBe(404);
+    expect((await call(`${a.url}/ssf/streams?stream_id=${stream.stream_id}`, 'DELETE', '', t)).status).toBe(
+      404,
+    );
   });
 
   it('pushes valid SETs (RFC 8935) with the stream authorization header, committed through another process', async () => {
@@ -276,7 +288,9 @@ describe.each(engines)('SSF transmitter on $name', ({ instances }) => {
     });
     expect(receiver.received.invalid).toEqual([]);
     // The receiver answers before the transmitter records the outcome.
-    await expect.poll(async () => (await deliveries(stream.stream_id)).map((row) => row.state)).toEqual(['delivered']);
+    await expect
+      .poll(async () => (await deliveries(stream.stream_id)).map((row) => row.state))
+      .toEqual(['delivered']);
   });
 
   it('retries a receiver that answers 500, then delivers once', async () => {
@@ -301,12 +315,19 @@ describe.each(engines)('SSF transmitter on $name', ({ instances }) => {
 
   it('records a 400 with an RFC 8935 error body as a permanent failure', async () => {
     const { receiver, stream } = await pushStream(`reject-${randomUUID()}`);
-    receiver.respond({ kind: 'status', status: 400, body: { err: 'invalid_audience', description: 'not for us' } });
+    receiver.respond({
+      kind: 'status',
+      status: 400,
+      body: { err: 'invalid_audience', description: 'not for us' },
+    });
     await disableUser(b.issuer);
     await expect
-      .poll(async () => (await deliveries(stream.stream_id)).map((r) => [r.state, r.attempts, r.last_error]), {
-        timeout: 10_000,
-      })
+      .poll(
+        async () => (await deliveries(stream.stream_id)).map((r) => [r.state, r.attempts, r.last_error]),
+        {
+          timeout: 10_000,
+        },
+      )
       .toEqual([['failed', 1, 'invalid_audience: not for us']]);
     expect(receiver.requests).toHaveLength(1);
   });
@@ -325,16 +346,27 @@ describe.each(engines)('SSF transmitter on $name', ({ instances }) => {
     });
     const listed = await call(`${a.url}/admin/v1/streams/${stream.stream_id}/deliveries`, 'GET', '', admin);
     expect(listed.status).toBe(200);
-    expect(listed.body).toMatchObject([{ state: 'dead_letter', attempts: 4, event_type: RISC.accountDisabled }]);
+    expect(listed.body).toMatchObject([
+      { state: 'dead_letter', attempts: 4, event_type: RISC.accountDisabled },
+    ]);
     expect(
-      (await call(`${a.url}/admin/v1/streams/${stream.stream_id}/deliveries`, 'GET', '', await token('x'))).status,
+      (await call(`${a.url}/admin/v1/streams/${stream.stream_id}/deliveries`, 'GET', '', await token('x')))
+        .status,
     ).toBe(401);
     const all = await call(`${a.url}/admin/v1/streams`, 'GET', '', admin);
     expect(JSON.stringify(all.body)).not.toContain('receiver-secret');
-    const replay = await call(`${a.url}/admin/v1/streams/${stream.stream_id}/deliveries/replay`, 'POST', '', admin, {});
+    const replay = await call(
+      `${a.url}/admin/v1/streams/${stream.stream_id}/deliveries/replay`,
+      'POST',
+      '',
+      admin,
+      {},
+    );
     expect(replay.body).toEqual({ replayed: 1 });
     await receiver.received.waitFor((sets) => sets.some((set) => set.txn === txn));
-    await expect.poll(async () => (await deliveries(stream.stream_id)).map((r) => r.state)).toEqual(['delivered']);
+    await expect
+      .poll(async () => (await deliveries(stream.stream_id)).map((r) => r.state))
+      .toEqual(['delivered']);
   });
 
   it('holds events in order while paused, releases them on enable, and drops them when disabled', async () => {
@@ -359,7 +391,9 @@ describe.each(engines)('SSF transmitter on $name', ({ instances }) => {
     expect(receiver.received.ofType(RISC.accountDisabled)).toEqual([]);
 
     await call(`${a.url}/ssf/status`, 'POST', '', t, { stream_id: stream.stream_id, status: 'enabled' });
-    await receiver.received.waitFor((sets) => sets.filter((s) => s.eventType === RISC.accountDisabled).length === 5);
+    await receiver.received.waitFor(
+      (sets) => sets.filter((s) => s.eventType === RISC.accountDisabled).length === 5,
+    );
     expect(receiver.received.ofType(RISC.accountDisabled).map((s) => s.txn)).toEqual(txns);
 
     await call(`${a.url}/ssf/status`, 'POST', '', t, { stream_id: stream.stream_id, status: 'disabled' });
@@ -367,20 +401,30 @@ describe.each(engines)('SSF transmitter on $name', ({ instances }) => {
       stream_id: stream.stream_id,
       status: 'disabled',
     });
-    const before = (await deliveries(stream.stream_id)).filter((r) => r.event_type === RISC.accountDisabled).length;
+    const before = (await deliveries(stream.stream_id)).filter(
+      (r) => r.event_type === RISC.accountDisabled,
+    ).length;
     await disableUser(b.issuer);
     await b.ssf.drain();
     await a.ssf.drain();
-    const after = (await deliveries(stream.stream_id)).filter((r) => r.event_type === RISC.accountDisabled).length;
+    const after = (await deliveries(stream.stream_id)).filter(
+      (r) => r.event_type === RISC.accountDisabled,
+    ).length;
     expect(after).toBe(before);
-    expect((await call(`${a.url}/ssf/status`, 'POST', '', t, { stream_id: stream.stream_id, status: 'off' })).status).toBe(400);
+    expect(
+      (await call(`${a.url}/ssf/status`, 'POST', '', t, { stream_id: stream.stream_id, status: 'off' }))
+        .status,
+    ).toBe(400);
   });
 
   it('sends a verification SET with the state, and answers 429 inside min_verification_interval', async () => {
     const owner = `verify-${randomUUID()}`;
     const { receiver, stream } = await pushStream(owner);
     const t = await token(owner);
-    const answer = await call(`${a.url}/ssf/verify`, 'POST', '', t, { stream_id: stream.stream_id, state: 'abc123' });
+    const answer = await call(`${a.url}/ssf/verify`, 'POST', '', t, {
+      stream_id: stream.stream_id,
+      state: 'abc123',
+    });
     expect(answer.status).toBe(204);
     await receiver.received.waitFor((sets) => sets.some((s) => s.eventType === SSF.verification));
     expect(receiver.received.ofType(SSF.verification)[0]).toMatchObject({
@@ -405,7 +449,8 @@ describe.each(engines)('SSF transmitter on $name', ({ instances }) => {
     const removed = randomUUID();
     const subject = { format: 'iss_sub', iss: a.url, sub: removed };
     expect(
-      (await call(`${a.url}/ssf/subjects/remove`, 'POST', '', t, { stream_id: stream.stream_id, subject })).status,
+      (await call(`${a.url}/ssf/subjects/remove`, 'POST', '', t, { stream_id: stream.stream_id, subject }))
+        .status,
     ).toBe(204);
     const status = await call(
       `${a.url}/ssf/status?stream_id=${stream.stream_id}&subject=${encodeURIComponent(JSON.stringify(subject))}`,
@@ -420,8 +465,13 @@ describe.each(engines)('SSF transmitter on $name', ({ instances }) => {
     expect(receiver.received.sets.some((s) => (s.subId as any).sub === removed)).toBe(false);
 
     expect(
-      (await call(`${a.url}/ssf/subjects/add`, 'POST', '', t, { stream_id: stream.stream_id, subject, verified: true }))
-        .status,
+      (
+        await call(`${a.url}/ssf/subjects/add`, 'POST', '', t, {
+          stream_id: stream.stream_id,
+          subject,
+          verified: true,
+        })
+      ).status,
     ).toBe(200);
     const again = await disableUser(b.issuer, { userId: randomUUID(), txn: randomUUID() });
     const back = await b.issuer.context.db.transaction().execute(async (trx) => {
@@ -438,22 +488,31 @@ describe.each(engines)('SSF transmitter on $name', ({ instances }) => {
       ]);
       return txn;
     });
-    await receiver.received.waitFor((sets) => sets.some((s) => s.txn === back) && sets.some((s) => s.txn === again.txn));
+    await receiver.received.waitFor(
+      (sets) => sets.some((s) => s.txn === back) && sets.some((s) => s.txn === again.txn),
+    );
     const bad = await call(`${a.url}/ssf/subjects/add`, 'POST', '', t, {
       stream_id: stream.stream_id,
       subject: { format: 'email' },
     });
     expect(bad.status).toBe(400);
-    const badStatus = await call(`${a.url}/ssf/status?stream_id=${stream.stream_id}&subject=%7Bnope`, 'GET', '', t);
+    const badStatus = await call(
+      `${a.url}/ssf/status?stream_id=${stream.stream_id}&subject=%7Bnope`,
+      'GET',
+      '',
+      t,
+    );
     expect(badStatus.status).toBe(404);
   });
 
   it('serves RFC 8936 long polls: wakes on a new SET, acknowledges, redelivers what is not acknowledged', async () => {
     const owner = `poller-${randomUUID()}`;
     const t = await token(owner);
-    const created = (await call(`${a.url}/ssf/streams`, 'POST', '', t, {
-      events_requested: [RISC.accountDisabled],
-    })).body as Record<string, any>;
+    const created = (
+      await call(`${a.url}/ssf/streams`, 'POST', '', t, {
+        events_requested: [RISC.accountDisabled],
+      })
+    ).body as Record<string, any>;
     const metadata = await discoverTransmitter(a.url);
     const validator = new SetValidator(a.url, metadata.jwks_uri!, owner);
     const poller = new PollingReceiver(created.delivery.endpoint_url, () => t, validator);
@@ -473,7 +532,10 @@ describe.each(engines)('SSF transmitter on $name', ({ instances }) => {
     const again = await poller.pollOnce({ maxEvents: 10 });
     expect(Object.keys(again.sets)).toEqual([jti]);
     // Acknowledged: gone.
-    expect(await poller.pollOnce({ ack: [jti], returnImmediately: true })).toEqual({ sets: {}, moreAvailable: false });
+    expect(await poller.pollOnce({ ack: [jti], returnImmediately: true })).toEqual({
+      sets: {},
+      moreAvailable: false,
+    });
 
     // moreAvailable and setErrs.
     await disableUser(b.issuer);
@@ -500,9 +562,11 @@ describe.each(engines)('SSF transmitter on $name', ({ instances }) => {
     const owner = `load-${randomUUID()}`;
     const { receiver, stream } = await pushStream(owner);
     const t = await token(owner);
-    const pollStream = (await call(`${a.url}/ssf/streams`, 'POST', '', t, {
-      events_requested: [RISC.accountDisabled],
-    })).body as Record<string, any>;
+    const pollStream = (
+      await call(`${a.url}/ssf/streams`, 'POST', '', t, {
+        events_requested: [RISC.accountDisabled],
+      })
+    ).body as Record<string, any>;
     const metadata = await discoverTransmitter(a.url);
     const poller = new PollingReceiver(
       pollStream.delivery.endpoint_url,
@@ -513,7 +577,9 @@ describe.each(engines)('SSF transmitter on $name', ({ instances }) => {
     poller.start();
     const txns = new Set<string>();
     await Promise.all(
-      Array.from({ length: 40 }, async (_, i) => txns.add((await disableUser(i % 2 ? a.issuer : b.issuer)).txn)),
+      Array.from({ length: 40 }, async (_, i) =>
+        txns.add((await disableUser(i % 2 ? a.issuer : b.issuer)).txn),
+      ),
     );
     const mine = (sets: { txn: string | undefined }[]) => sets.filter((s) => s.txn && txns.has(s.txn)).length;
     await receiver.received.waitFor((sets) => mine(sets) === 40, 20_000);
