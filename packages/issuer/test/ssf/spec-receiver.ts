@@ -97,7 +97,9 @@ export class SetValidator {
 export type PushBehaviour =
   | { kind: 'accept' }
   | { kind: 'status'; status: number; body?: unknown }
-  | { kind: 'hang' };
+  | { kind: 'hang' }
+  /** Accepts (or refuses, if invalid) after a delay: a slow receiver. */
+  | { kind: 'delay'; ms: number };
 
 /** De-duplicated store of what a receiver accepted. */
 export class ReceivedSets {
@@ -188,6 +190,7 @@ export class PushReceiver {
       accept: request.headers.accept,
     });
     const behaviour = this.script.shift() ?? { kind: 'accept' };
+    if (behaviour.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, behaviour.ms));
     if (behaviour.kind === 'hang') {
       this.hanging.add(response);
       return;
