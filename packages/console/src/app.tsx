@@ -43,25 +43,32 @@ type State =
   | { phase: 'signed-in'; config: ConsoleConfig; session: Session }
   | { phase: 'broken'; error: string };
 
+/** Runs once per page load, even if React mounts the app twice (StrictMode in development). */
+let starting: Promise<State> | undefined;
+
+function start(): Promise<State> {
+  starting ??= (async (): Promise<State> => {
+    let config: ConsoleConfig;
+    try {
+      config = await loadConfig();
+    } catch (error) {
+      return { phase: 'broken', error: describeSignInError(error) };
+    }
+    try {
+      const session = isSignInCallback() ? await completeSignIn(config) : currentSession();
+      return session ? { phase: 'signed-in', config, session } : { phase: 'signed-out', config };
+    } catch (error) {
+      return { phase: 'signed-out', config, error: describeSignInError(error) };
+    }
+  })();
+  return starting;
+}
+
 export function App() {
   const [state, setState] = useState<State>({ phase: 'loading' });
 
   useEffect(() => {
-    (async () => {
-      let config: ConsoleConfig;
-      try {
-        config = await loadConfig();
-      } catch (error) {
-        setState({ phase: 'broken', error: describeSignInError(error) });
-        return;
-      }
-      try {
-        const session = isSignInCallback() ? await completeSignIn(config) : currentSession();
-        setState(session ? { phase: 'signed-in', config, session } : { phase: 'signed-out', config });
-      } catch (error) {
-        setState({ phase: 'signed-out', config, error: describeSignInError(error) });
-      }
-    })();
+    void start().then(setState);
   }, []);
 
   useEffect(() => {
