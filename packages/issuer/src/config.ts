@@ -43,7 +43,12 @@ export function parseIssuerConfig(input: IssuerConfigInput): IssuerConfig {
     );
     throw new TypeError(`invalid issuer configuration: ${problems.join('; ')}`);
   }
-  return { ...result.data, dataDir: resolve(result.data.dataDir) };
+  return { ...result.data, dataDir: resolveDataDir(result.data.dataDir) };
+}
+
+/** A folder becomes an absolute path; `memory://` (the in-memory embedded store) stays as it is. */
+export function resolveDataDir(dataDir: string): string {
+  return dataDir.startsWith('memory://') ? dataDir : resolve(dataDir);
 }
 
 /** The longest lifetime a token of this issuer can have: how long revocation state must be kept. */

@@ -3,9 +3,6 @@
  * or a fresh PostgreSQL database, listening on an ephemeral port. Not exported from the package.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { IssuerConfigInput } from '../config.js';
 import { type CreateIssuerOptions, createIssuer, type Issuer } from '../server.js';
 import { notify } from '../storage/database.js';
@@ -31,8 +28,8 @@ export interface TestIssuer {
 export async function startTestIssuer(
   o: { databaseUrl?: string; config?: Partial<IssuerConfigInput>; options?: CreateIssuerOptions } = {},
 ): Promise<TestIssuer> {
-  // A temporary folder: the configuration resolves dataDir to a path, so `memory://` is not usable.
-  const dataDir = o.databaseUrl ? undefined : await mkdtemp(join(tmpdir(), 'opencae-token-service-'));
+  // PGlite in memory: nothing on disk to clean up.
+  const dataDir = o.databaseUrl ? undefined : 'memory://';
   const tokenService = tokenServiceModule();
   const issuer = await createIssuer(
     {
@@ -62,7 +59,6 @@ export async function startTestIssuer(
     },
     async close() {
       await issuer.close();
-      if (dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }
