@@ -27,7 +27,11 @@ export interface ExampleApp {
 
 export function createExampleApp(config: ExampleConfig): ExampleApp {
   const store: RevocationStore = config.redisUrl
-    ? new RedisRevocationStore({ redis: config.redisUrl, retentionSeconds: RETENTION_SECONDS })
+    ? new RedisRevocationStore({
+        redis: config.redisUrl,
+        retentionSeconds: RETENTION_SECONDS,
+        ...(config.redisKeyPrefix ? { keyPrefix: config.redisKeyPrefix } : {}),
+      })
     : new MemoryRevocationStore({ retentionSeconds: RETENTION_SECONDS });
   const guard = createResourceGuard({
     issuer: config.issuer,

@@ -25,7 +25,11 @@ export interface ExampleApp {
 
 export async function createExampleApp(config: ExampleConfig): Promise<ExampleApp> {
   const store: RevocationStore = config.redisUrl
-    ? new RedisRevocationStore({ redis: config.redisUrl, retentionSeconds: RETENTION_SECONDS })
+    ? new RedisRevocationStore({
+        redis: config.redisUrl,
+        retentionSeconds: RETENTION_SECONDS,
+        ...(config.redisKeyPrefix ? { keyPrefix: config.redisKeyPrefix } : {}),
+      })
     : new MemoryRevocationStore({ retentionSeconds: RETENTION_SECONDS });
   const guard = createResourceGuard({
     issuer: config.issuer,

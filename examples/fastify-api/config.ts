@@ -14,6 +14,8 @@ const schema = z.object({
   /** Secret the transmitter must present on push; a random one per start when unset. */
   SSF_PUSH_SECRET: z.string().min(16).optional(),
   REDIS_URL: z.string().optional(),
+  /** Prefix of the revocation keys and channel in Redis: one per API sharing a Redis. */
+  REDIS_KEY_PREFIX: z.string().min(1).optional(),
   /** Comma-separated proxies whose X-Forwarded-For is believed (IPs, CIDRs, loopback, uniquelocal). */
   TRUSTED_PROXIES: z.string().default(''),
 });
@@ -28,6 +30,7 @@ export type ExampleConfig = {
   pushUrl: string;
   pushAuthorization: string;
   redisUrl: string | undefined;
+  redisKeyPrefix: string | undefined;
   trustedProxies: string[];
 };
 
@@ -49,6 +52,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ExampleConf
     pushUrl: e.SSF_PUSH_URL ?? `http://127.0.0.1:${e.PORT}/ssf/push`,
     pushAuthorization: `Bearer ${e.SSF_PUSH_SECRET ?? randomBytes(32).toString('base64url')}`,
     redisUrl: e.REDIS_URL || undefined,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
     trustedProxies: e.TRUSTED_PROXIES.split(',')
       .map((s) => s.trim())
       .filter(Boolean),
