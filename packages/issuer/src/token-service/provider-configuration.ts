@@ -177,7 +177,19 @@ export function buildProviderConfiguration(deps: ProviderDependencies): Configur
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
+      introspection: {
+        enabled: true,
+        // Opaque tokens here are refresh tokens: only the client holding one may introspect it, and
+        // only while the current state still honours it. JWT access tokens: see introspection-endpoint.
+        async allowedPolicy(ctx: Ctx, client, token) {
+          if (token.clientId !== client.clientId) return false;
+          const since = establishedAt(token as unknown as UnknownObject);
+          if (applicationRefusal(await applicationOf(ctx, client.clientId), since)) return false;
+          const accountId = (token as { accountId?: unknown }).accountId;
+          if (typeof accountId !== 'string') return true;
+          return userRefusal(await directory.userById(accountId), since) === undefined;
+        },
+      },
       revocation: { enabled: true },
       userinfo: { enabled: true },
       rpInitiatedLogout: { enabled: true },

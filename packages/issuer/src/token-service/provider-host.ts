@@ -6,11 +6,13 @@
 import { IncomingMessage, type ServerResponse } from 'node:http';
 import { Provider } from 'oidc-provider';
 import type { IssuerContext } from '../context.js';
+import { AccessTokenIntrospector } from './access-token-introspection.js';
 import { CachedDirectoryReader } from './cached-directory-reader.js';
 import { refreshIn } from './cae-rules.js';
 import { installSecretVerification } from './client-registry.js';
 import { loadCookieKeys } from './cookie-keys.js';
 import { DirectoryCache } from './directory-cache.js';
+import { jwtIntrospection } from './introspection-endpoint.js';
 import { buildProviderConfiguration, ROUTES } from './provider-configuration.js';
 import { loadSigningKeys } from './signing-key-sync.js';
 
@@ -20,6 +22,7 @@ export class ProviderHost {
   private current: { provider: Provider; handler: Handler; fingerprint: string } | undefined;
   private rebuilding: Promise<void> | undefined;
   readonly directory: CachedDirectoryReader;
+  private readonly introspector: AccessTokenIntrospector;
 
   constructor(private readonly context: IssuerContext) {
     const cache = new DirectoryCache({
@@ -29,6 +32,7 @@ export class ProviderHost {
           : context.logger.info('directory cache live'),
     });
     this.directory = new CachedDirectoryReader(context.db, cache);
+    this.introspector = new AccessTokenIntrospector(this.directory, context.accessTokens);
   }
 
   get provider(): Provider {
@@ -61,6 +65,7 @@ export class ProviderHost {
     provider.proxy = this.context.config.trustProxy !== false;
     installSecretVerification(provider, this.directory);
     provider.use(addRefreshIn);
+    provider.use(jwtIntrospection(this.introspector) as never);
     provider.on('server_error', (_ctx, error) =>
       this.context.logger.error({ err: error }, 'token service error'),
     );

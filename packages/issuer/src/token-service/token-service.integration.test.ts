@@ -623,6 +623,63 @@ describe.each(engines)('token service on $name', ({ database }) => {
       expect(new URL(page.location!).searchParams.get('error')).toBe('invalid_request');
     });
 
+    it('introspection (RFC 7662): user access tokens for the API application, refresh tokens for their client, both inactive once sessions are revoked', async () => {
+      const user = await seedUser(db(), { username: 'ivy', password: 'ivy password' });
+      const resourceServer = await seedApplication(db(), {
+        name: 'orders-api',
+        grants: [{ api: caeApi, roles: ['Orders.Admin'] }],
+      });
+      const endpoints = { ...as, introspection_endpoint: `${server.baseUrl}/token/introspection` };
+      const introspect = async (caller: SeededApp, token: string) =>
+        oauth.processIntrospectionResponse(
+          endpoints,
+          { client_id: caller.clientId },
+          await oauth.introspectionRequest(
+            endpoints,
+            { client_id: caller.clientId },
+            oauth.ClientSecretBasic(caller.clientSecret!),
+            token,
+            insecure,
+          ),
+        );
+      const { callback, verifier, state } = await authorize(new TestBrowser(server.baseUrl), {
+        username: 'ivy',
+        password: 'ivy password',
+      });
+      const tokens = await oauth.processAuthorizationCodeResponse(
+        as,
+        client,
+        (await redeem(callback, verifier, state)).response,
+      );
+      const accessClaims = claimsOf(tokens.access_token);
+      expect(await introspect(resourceServer, tokens.access_token)).toMatchObject({
+        active: true,
+        sub: user.id,
+        idtyp: 'user',
+        scope: 'Orders.Read',
+        scp: 'Orders.Read',
+        sid: accessClaims.sid,
+        client_id: webApp.clientId,
+        xms_cc: ['cp1'],
+      });
+      expect(await introspect(webApp, tokens.refresh_token!)).toMatchObject({
+        active: true,
+        client_id: webApp.clientId,
+        sub: user.id,
+      });
+      // A refresh token is its client's business only.
+      expect(await introspect(resourceServer, tokens.refresh_token!)).toEqual({ active: false });
+
+      await db()
+        .updateTable('users')
+        .set({ sessions_revoked_at: new Date(Date.now() + 1000) })
+        .where('id', '=', user.id)
+        .execute();
+      await server.directoryChangesSeen();
+      expect(await introspect(resourceServer, tokens.access_token)).toEqual({ active: false });
+      expect(await introspect(webApp, tokens.refresh_token!)).toEqual({ active: false });
+    });
+
     describe('refresh is refused after each state change', () => {
       const changes: [string, (userId: string) => Promise<unknown>, RegExp][] = [
         [
