@@ -52,6 +52,8 @@ export async function createIssuer(
     bodyLimit: 256 * 1024,
     // Errors answer with a clear message, never a stack trace.
     return503OnClosing: true,
+    // Keep-alive connections must not hold a shutdown open.
+    forceCloseConnections: true,
   });
 
   const context: IssuerContext = {
