@@ -9,7 +9,6 @@ import type { Adapter, AdapterPayload, ClientMetadata, Provider } from 'oidc-pro
 import { verifyClientSecret } from '../crypto/secrets.js';
 import type { ApplicationState, DirectoryReader } from './directory-reader.js';
 import { invalidClient } from './oauth-errors.js';
-import { applicationForRequest } from './request-state.js';
 
 const SECRET_METHODS = new Set(['client_secret_basic', 'client_secret_post']);
 const SUPPORTED_METHODS = new Set([...SECRET_METHODS, 'private_key_jwt', 'none']);
@@ -53,7 +52,7 @@ export class ApplicationClientAdapter implements Pick<Adapter, 'find'> {
 
   async find(clientId: string): Promise<AdapterPayload | undefined> {
     if (typeof clientId !== 'string' || clientId.length === 0 || clientId.length > 256) return undefined;
-    const application = await applicationForRequest(this.directory, clientId);
+    const application = await this.directory.applicationByClientId(clientId);
     return application ? (toClientMetadata(application) as AdapterPayload | undefined) : undefined;
   }
 }
@@ -65,7 +64,7 @@ export async function verifyPresentedSecret(
   presented: string,
   now = new Date(),
 ): Promise<true> {
-  const application = await applicationForRequest(directory, clientId);
+  const application = await directory.applicationByClientId(clientId);
   if (!application) throw invalidClient('the client is not registered');
   let matched: (typeof application.secrets)[number] | undefined;
   for (const secret of application.secrets) {

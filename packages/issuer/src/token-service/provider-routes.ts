@@ -14,7 +14,7 @@ import { isJsonObject as isPlainObject } from './json-object.js';
 import { ROUTES } from './provider-configuration.js';
 import type { ProviderHost } from './provider-host.js';
 import { replay } from './provider-host.js';
-import { attachRequestState, runWithRequestState } from './request-state.js';
+import { attachRequestState } from './request-state.js';
 
 /** oidc-provider reads at most 56 KiB of a body; refuse bigger ones up front. */
 const BODY_LIMIT = 56 * 1024;
@@ -50,9 +50,9 @@ export async function registerProviderRoutes(
         ip: request.ip,
         trustProxy: options.trustProxy,
       });
-      const state = attachRequestState(copy, { ip: request.ip, ...claims });
+      attachRequestState(copy, { ip: request.ip, ...claims });
       reply.hijack();
-      await runWithRequestState(state, () => host.handle(copy, reply.raw));
+      await host.handle(copy, reply.raw);
     };
 
     scope.post(ROUTES.token, async (request, reply) => {

@@ -1,10 +1,10 @@
 /**
  * What the token service learns about one HTTP request before oidc-provider sees it (the client IP,
  * the `claims` parameter of a token request) and what it decides while the provider runs (per API:
- * CAE or not, lifetime, grant). Keyed by the Node request object both sides share, and reachable
- * through async context from hooks that receive no context (client lookup, secret comparison).
+ * CAE or not, lifetime, grant). Keyed by the Node request object both sides share. Hooks that get no
+ * provider context (client lookup, secret comparison) read the directory directly: its cache makes
+ * that as cheap as a per-request memo, without the cost of an AsyncLocalStorage on every promise.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage } from 'node:http';
 import type { ClaimsRequest } from '@opencae/protocol';
 import type { ApiGrant, ApiState, ApplicationState, DirectoryReader } from './directory-reader.js';
@@ -29,7 +29,6 @@ export interface RequestState {
 }
 
 const states = new WeakMap<IncomingMessage, RequestState>();
-const scope = new AsyncLocalStorage<RequestState>();
 
 export function attachRequestState(
   req: IncomingMessage,
@@ -38,11 +37,6 @@ export function attachRequestState(
   const full: RequestState = { ...state, decisions: new Map(), applications: new Map() };
   states.set(req, full);
   return full;
-}
-
-/** Runs the provider for one request with its state reachable from hooks that get no context. */
-export function runWithRequestState<T>(state: RequestState, fn: () => T): T {
-  return scope.run(state, fn);
 }
 
 /** The state of the request behind a provider context; a request that bypassed the mount gets an empty one. */
@@ -63,9 +57,8 @@ export function requestStateOf(ctx: { req: IncomingMessage; ip?: string }): Requ
 export function applicationForRequest(
   directory: DirectoryReader,
   clientId: string,
-  state = scope.getStore(),
+  state: RequestState,
 ): Promise<ApplicationState | undefined> {
-  if (!state) return directory.applicationByClientId(clientId);
   let application = state.applications.get(clientId);
   if (!application) {
     application = directory.applicationByClientId(clientId);

@@ -3,10 +3,11 @@
  * `<audience>/<scope>`; RFC 8707 `resource=<audience>` names the API directly. Generic SSF receivers
  * ask for bare `ssf.manage` / `ssf.read`, which belong to the built-in `urn:opencae:ssf` API.
  */
+
+import { SSF_AUDIENCE, SSF_PERMISSIONS } from '../built-in-apis.js';
 import type { ApiGrant, ApiState } from './directory-reader.js';
 
-export const SSF_AUDIENCE = 'urn:opencae:ssf';
-const BARE_SSF_SCOPES = new Set(['ssf.manage', 'ssf.read']);
+const BARE_SSF_SCOPES = new Set(SSF_PERMISSIONS);
 export const DEFAULT_SCOPE = '.default';
 
 export interface ApiScope {
