@@ -12,6 +12,22 @@ const NAMED_RANGES: Record<string, string[]> = {
   uniquelocal: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
 };
 
+/**
+ * Socket peers repeat (keep-alive connections, a few proxies), and parsing one costs more than the rest
+ * of a cached-token check: remember the last ones. Bounded: cleared when full.
+ */
+const PEER_MEMORY_SIZE = 1024;
+const peers = new Map<string, { address: Address; text: string } | undefined>();
+
+function parsePeer(remoteAddress: string): { address: Address; text: string } | undefined {
+  if (peers.has(remoteAddress)) return peers.get(remoteAddress);
+  const address = parseAddress(remoteAddress);
+  const parsed = address && { address, text: address.toString() };
+  if (peers.size >= PEER_MEMORY_SIZE) peers.clear();
+  peers.set(remoteAddress, parsed);
+  return parsed;
+}
+
 /** Parses an address, unwrapping IPv4-mapped IPv6 (`::ffff:1.2.3.4` is `1.2.3.4`); undefined when invalid. */
 export function parseAddress(value: string): Address | undefined {
   try {
@@ -102,9 +118,10 @@ export function resolveClientIp(
   header: ForwardedHeader = 'x-forwarded-for',
 ): string | undefined {
   if (remoteAddress === undefined) return undefined;
-  let address = parseAddress(remoteAddress);
-  if (address === undefined) return undefined;
-  if (proxies.empty || !proxies.trusts(address)) return address.toString();
+  const peer = parsePeer(remoteAddress);
+  if (peer === undefined) return undefined;
+  if (proxies.empty || !proxies.trusts(peer.address)) return peer.text;
+  let address: Address | undefined = peer.address;
   const hops = forwardedHops(headers, header);
   for (let i = hops.length - 1; i >= 0 && proxies.trusts(address); i--) {
     address = parseAddress(hops[i]!);
