@@ -1,6 +1,8 @@
 export * from './admin-api/index.js';
 export * from './auth/access-token-verifier.js';
 export * from './auth/require-token.js';
+export * from './built-in-apis.js';
+export * from './conditional-access/index.js';
 export * from './config.js';
 export * from './console-host/index.js';
 export * from './context.js';
@@ -12,5 +14,5 @@ export * from './logs/index.js';
 export * from './server.js';
 export * from './ssf/index.js';
 export * from './storage/database.js';
-export * from './token-service/index.js';
 export type * from './storage/schema.js';
+export * from './token-service/index.js';

@@ -6,8 +6,8 @@
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { AccessTokenClaims } from '../auth/access-token-verifier.js';
 import { requireAccessToken } from '../auth/require-token.js';
+import { ADMIN_AUDIENCE, ADMIN_ROLE } from '../built-in-apis.js';
 import type { IssuerContext } from '../context.js';
-import { ADMIN_AUDIENCE, ADMIN_ROLE } from '../directory/bootstrap.js';
 import { ValidationError } from '../directory/errors.js';
 import { adminErrorHandler } from './error-handler.js';
 import { buildOpenApiDocument } from './openapi.js';

@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { requireAccessToken } from '../auth/require-token.js';
+import { ADMIN_AUDIENCE, ADMIN_ROLE } from '../built-in-apis.js';
 import type { IssuerContext } from '../context.js';
 import { ConditionalAccessError } from './errors.js';
 import { conditionalAccessErrorHandler } from './http-errors.js';
@@ -12,7 +13,6 @@ import type { PolicyInput } from './policy.js';
 import { conditionalAccessFor } from './service.js';
 import type { ChangeReceipt } from './store.js';
 
-export const ADMIN_AUDIENCE = 'urn:opencae:admin';
 /** 10,000+ ranges per named location do not fit the server's default 256 KiB body limit. */
 export const NAMED_LOCATION_BODY_LIMIT = 8 * 1024 * 1024;
 /** Response header carrying the policy version a change produced. */
@@ -37,7 +37,7 @@ export function conditionalAccessAdminRoutes(context: IssuerContext): FastifyPlu
     app.setErrorHandler(conditionalAccessErrorHandler);
     app.addHook(
       'preHandler',
-      requireAccessToken(context.accessTokens, { audience: ADMIN_AUDIENCE, anyOf: ['admin'] }),
+      requireAccessToken(context.accessTokens, { audience: ADMIN_AUDIENCE, anyOf: [ADMIN_ROLE] }),
     );
 
     const sendChange = <T>(reply: import('fastify').FastifyReply, receipt: ChangeReceipt<T>, status = 200) =>

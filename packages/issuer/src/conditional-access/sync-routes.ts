@@ -10,14 +10,14 @@
  */
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { requireAccessToken } from '../auth/require-token.js';
+import { SSF_AUDIENCE, SSF_MANAGE, SSF_READ } from '../built-in-apis.js';
 import type { IssuerContext } from '../context.js';
 import { ConditionalAccessError } from './errors.js';
 import { conditionalAccessErrorHandler } from './http-errors.js';
 import { conditionalAccessFor } from './service.js';
 
 export const LOCATION_POLICIES_PATH = '/conditional-access/v1/location-policies';
-export const SSF_AUDIENCE = 'urn:opencae:ssf';
-export const LOCATION_POLICIES_PERMISSIONS = ['ssf.read', 'ssf.manage'] as const;
+export const LOCATION_POLICIES_PERMISSIONS = [SSF_READ, SSF_MANAGE] as const;
 
 /** RFC 9110 §13.1.2: `*`, or a list of entity tags (weak comparison). */
 function matchesIfNoneMatch(header: string | undefined, etag: string): boolean {

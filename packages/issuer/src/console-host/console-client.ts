@@ -5,9 +5,9 @@
  * redirect URI kept in step with the issuer URL, serialized with an advisory lock across replicas.
  */
 import { sql } from 'kysely';
+import { ADMIN_AUDIENCE, ADMIN_ROLE } from '../built-in-apis.js';
 import { findApiRow } from '../directory/apis.js';
 import { createApplication, findApplication, updateApplication } from '../directory/applications.js';
-import { ADMIN_AUDIENCE, ADMIN_ROLE } from '../directory/bootstrap.js';
 import { NotFoundError } from '../directory/errors.js';
 import { grantApiAccess } from '../directory/grants.js';
 import type { Db } from '../storage/database.js';

@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storageEngines } from '../../test/support/storage-engines.js';
+import { ADMIN_AUDIENCE, SSF_AUDIENCE } from '../built-in-apis.js';
 import { verifyClientSecret } from '../crypto/secrets.js';
 import type { Storage } from '../storage/database.js';
 import { getApi } from './apis.js';
-import { ADMIN_AUDIENCE, bootstrapDirectory, SSF_API_AUDIENCE } from './bootstrap.js';
+import { bootstrapDirectory } from './bootstrap.js';
 import { listGrants } from './grants.js';
 
 const issuer = 'http://127.0.0.1:8080';
@@ -52,7 +53,7 @@ describe.each(storageEngines)('directory bootstrap on $name', ({ open }) => {
     expect(verifyClientSecret(credentials.client_secret, secret.secret_hash)).toBe(true);
 
     expect(await getApi(storage.db, ADMIN_AUDIENCE)).toMatchObject({ built_in: true, app_roles: ['admin'] });
-    expect(await getApi(storage.db, SSF_API_AUDIENCE)).toMatchObject({
+    expect(await getApi(storage.db, SSF_AUDIENCE)).toMatchObject({
       built_in: true,
       app_roles: ['ssf.manage', 'ssf.read'],
       scopes: ['ssf.manage', 'ssf.read'],

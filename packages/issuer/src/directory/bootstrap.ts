@@ -7,15 +7,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sql } from 'kysely';
+import { ADMIN_AUDIENCE, ADMIN_ROLE, SSF_AUDIENCE, SSF_PERMISSIONS } from '../built-in-apis.js';
 import type { Db } from '../storage/database.js';
 import { ensureBuiltInApi } from './apis.js';
 import { createApplication } from './applications.js';
 import { grantApiAccess } from './grants.js';
 
-export const ADMIN_AUDIENCE = 'urn:opencae:admin';
-export const ADMIN_ROLE = 'admin';
-export const SSF_API_AUDIENCE = 'urn:opencae:ssf';
-export const SSF_PERMISSIONS = ['ssf.manage', 'ssf.read'];
 export const ADMIN_CREDENTIALS_FILE = 'admin.json';
 const BOOTSTRAP_LOCK = 7368240002;
 const BOOTSTRAP_SETTING = 'bootstrap_admin';
@@ -65,10 +62,10 @@ export async function bootstrapDirectory(
         appRoles: [ADMIN_ROLE],
       });
       await ensureBuiltInApi(trx, {
-        audience: SSF_API_AUDIENCE,
+        audience: SSF_AUDIENCE,
         name: 'OpenCAE Shared Signals stream management',
-        scopes: SSF_PERMISSIONS,
-        appRoles: SSF_PERMISSIONS,
+        scopes: [...SSF_PERMISSIONS],
+        appRoles: [...SSF_PERMISSIONS],
       });
       const existing = await trx
         .selectFrom('settings')

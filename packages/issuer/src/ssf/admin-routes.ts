@@ -7,11 +7,11 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AccessTokenVerifier } from '../auth/access-token-verifier.js';
 import { requireAccessToken } from '../auth/require-token.js';
+import { ADMIN_AUDIENCE, ADMIN_ROLE } from '../built-in-apis.js';
 import type { Db } from '../storage/database.js';
 import type { SsfDeliveryState } from '../storage/schema.js';
 import { listDeliveries, replayDeliveries } from './dead-letters.js';
 
-const ADMIN_AUDIENCE = 'urn:opencae:admin';
 const STATES = ['pending', 'delivered', 'acknowledged', 'failed', 'dead_letter'] as const;
 const UUID = z.uuid();
 
@@ -40,7 +40,7 @@ export async function registerSsfAdminRoutes(
       request.log.error({ err: error }, 'SSF admin request failed');
       return reply.code(500).send({ error: 'server_error', error_description: 'the request failed' });
     });
-    const admin = requireAccessToken(options.accessTokens, { audience: ADMIN_AUDIENCE, anyOf: ['admin'] });
+    const admin = requireAccessToken(options.accessTokens, { audience: ADMIN_AUDIENCE, anyOf: [ADMIN_ROLE] });
     const base = `${options.basePath}/admin/v1/streams`;
     const notFound = { error: 'not_found', error_description: 'no such stream' };
 

@@ -6,5 +6,4 @@ export * from './metadata.js';
 export { type SsfModule, ssfModule } from './module.js';
 export * from './options.js';
 export * from './push-url-guard.js';
-export { SSF_AUDIENCE, SSF_MANAGE, SSF_READ } from './routes.js';
 export { streamIncludesSubject, subjectKey } from './subjects.js';

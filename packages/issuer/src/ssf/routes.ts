@@ -8,15 +8,12 @@ import { subjectIdentifierSchema } from '@opencae/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccessTokenVerifier } from '../auth/access-token-verifier.js';
 import { requireAccessToken } from '../auth/require-token.js';
+import { SSF_AUDIENCE, SSF_MANAGE, SSF_READ } from '../built-in-apis.js';
 import { SsfError } from './errors.js';
 import { metadataPaths, SSF_PATHS, transmitterMetadata } from './metadata.js';
 import type { PollService } from './poll-service.js';
 import { parseCreateRequest, parseUpdateRequest, renderStream } from './stream-config.js';
 import type { StreamService } from './streams.js';
-
-export const SSF_AUDIENCE = 'urn:opencae:ssf';
-export const SSF_MANAGE = 'ssf.manage';
-export const SSF_READ = 'ssf.read';
 
 export interface SsfRoutesOptions {
   issuer: string;

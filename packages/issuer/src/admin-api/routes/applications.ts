@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SSF_AUDIENCE, SSF_PERMISSIONS } from '../../built-in-apis.js';
 import {
   addCertificate,
   addClientSecret,
@@ -13,7 +14,6 @@ import {
   listClientSecrets,
   updateApplication,
 } from '../../directory/applications.js';
-import { SSF_API_AUDIENCE, SSF_PERMISSIONS } from '../../directory/bootstrap.js';
 import { type Grant, grantApiAccess, listGrants } from '../../directory/grants.js';
 import { setServicePrincipalRiskLevel } from '../../directory/risk.js';
 import {
@@ -72,7 +72,7 @@ export const applicationRoutes: AdminRoute[] = [
           grants.push(
             await grantApiAccess(scoped, {
               application: clientId,
-              api: SSF_API_AUDIENCE,
+              api: SSF_AUDIENCE,
               roles: SSF_PERMISSIONS,
             }),
           );
