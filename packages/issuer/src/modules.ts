@@ -1,4 +1,5 @@
 import { directoryAdminModule } from './admin-api/module.js';
+import { conditionalAccessModule } from './conditional-access/module.js';
 import { consoleHostModule } from './console-host/index.js';
 import type { IssuerModule } from './context.js';
 import { logsModule, logsOptionsFromEnvironment } from './logs/index.js';
@@ -13,6 +14,7 @@ export function issuerModules(): IssuerModule[] {
   return [
     directoryAdminModule(),
     tokenServiceModule(),
+    conditionalAccessModule(),
     ssfModule(ssfOptionsFromEnvironment(process.env)),
     logsModule(logsOptionsFromEnvironment(process.env)),
     consoleHostModule(),
