@@ -59,8 +59,8 @@ describe('verifyRequest', () => {
     });
     expect(challenge?.authorizationUri).toBe(`${issuer.url}/authorize`);
     expect(challenge?.error).toBe('insufficient_claims');
-    // A token issued at or after the revocation is the fresh one the client fetched: accepted.
-    expect((await g.verifyRequest(bearer(await issuer.token({}, { iat: revokedAt })))).ok).toBe(true);
+    // The issuer answers the challenge with iat >= nbf + 1: that token is accepted.
+    expect((await g.verifyRequest(bearer(await issuer.token({}, { iat: revokedAt + 1 })))).ok).toBe(true);
   });
 
   it('gives a token without cp1 a plain RFC 6750 invalid_token', async () => {
@@ -95,6 +95,16 @@ describe('verifyRequest', () => {
       ok: false,
       body: { reason: 'token_revoked' },
     });
+  });
+
+  it('revokes a token issued in the same second as the revocation, and accepts one issued after it', async () => {
+    const g = guard();
+    const t = now();
+    await g.store.apply([{ key: 'p:user-1', at: t, revokeBefore: t }]);
+    const sameSecond = await issuer.token({}, { iat: t });
+    expect(await g.verifyRequest(bearer(sameSecond))).toMatchObject({ ok: false, body: { reason: 'token_revoked' } });
+    const after = await issuer.token({}, { iat: t + 1 });
+    expect((await g.verifyRequest(bearer(after))).ok).toBe(true);
   });
 
   it("revokes an application's own tokens by client id, not users' tokens obtained through it", async () => {

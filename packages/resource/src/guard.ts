@@ -156,8 +156,9 @@ export function createResourceGuard(input: ResourceOptions): ResourceGuard {
         };
       }
       const revokedBefore = store.revokedBefore(key);
-      // Strictly before: a token issued in the second of the revocation is the fresh one a client fetched.
-      if (claims.iat < revokedBefore) {
+      // Inclusive: event times and `iat` are whole seconds, so a token from the revocation's own second
+      // may predate it. The issuer answers the challenge's nbf with iat >= nbf + 1, which passes.
+      if (claims.iat <= revokedBefore) {
         return key.startsWith('s:')
           ? { reason: 'session_revoked', description: 'the session was revoked', revokedAt: revokedBefore }
           : { reason: 'token_revoked', description: 'the token was revoked', revokedAt: revokedBefore };
