@@ -1,5 +1,7 @@
+export * from './access-token-introspection.js';
 export * from './cae-rules.js';
 export * from './current-state.js';
+export { DIRECTORY_CHANGED_CHANNEL, DirectoryCache, type DirectoryCacheStats } from './directory-cache.js';
 export * from './errors.js';
 export * from './interaction/totp.js';
 export { ROUTES as TOKEN_SERVICE_ROUTES } from './provider-configuration.js';
