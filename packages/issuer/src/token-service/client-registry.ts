@@ -4,9 +4,9 @@
  * `compareClientSecret` is replaced by a constant-time check against the stored digests, which also
  * says why a known secret is refused (revoked, expired).
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Adapter, AdapterPayload, ClientMetadata, Provider } from 'oidc-provider';
-import { verifyClientSecret } from '../crypto/secrets.js';
+import { hashClientSecret } from '../crypto/secrets.js';
 import type { ApplicationState, DirectoryReader } from './directory-reader.js';
 import { invalidClient } from './oauth-errors.js';
 
@@ -66,14 +66,26 @@ export async function verifyPresentedSecret(
 ): Promise<true> {
   const application = await directory.applicationByClientId(clientId);
   if (!application) throw invalidClient('the client is not registered');
+  // One digest of the presented secret, compared in constant time with every stored digest.
+  const presentedDigest = hashClientSecret(presented);
   let matched: (typeof application.secrets)[number] | undefined;
   for (const secret of application.secrets) {
-    if (verifyClientSecret(presented, secret.secretHash)) matched = secret;
+    if (digestsEqual(presentedDigest, secret.secretHash)) matched = secret;
   }
   if (!matched) throw invalidClient('the client secret is not valid for this client');
   if (matched.revokedAt && matched.revokedAt <= now) throw invalidClient('the client secret was revoked');
   if (matched.expiresAt && matched.expiresAt <= now) throw invalidClient('the client secret has expired');
   return true;
+}
+
+/**
+ * Two `sha256$<base64url>` digests (fixed length: the length of the stored one reveals nothing) compared
+ * in constant time, without hashing them again as a comparison of arbitrary strings would.
+ */
+function digestsEqual(presented: string, stored: string): boolean {
+  const left = Buffer.from(presented, 'latin1');
+  const right = Buffer.from(stored, 'latin1');
+  return left.length === right.length && timingSafeEqual(left, right);
 }
 
 /** Replaces the provider's plain-secret comparison by the digest check above. */

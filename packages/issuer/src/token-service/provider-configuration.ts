@@ -289,7 +289,10 @@ export function buildProviderConfiguration(deps: ProviderDependencies): Configur
           if (state.ip) payload.ipaddr = state.ip;
           if (decision.cae) payload.xms_cc = ['cp1'];
           // A challenge's nbf is the revocation time, and resources refuse iat <= it: issue strictly after.
-          const iat = state.notBefore === undefined ? Number(payload.iat) : Math.max(Number(payload.iat), state.notBefore + 1);
+          const iat =
+            state.notBefore === undefined
+              ? Number(payload.iat)
+              : Math.max(Number(payload.iat), state.notBefore + 1);
           payload.iat = iat;
           payload.nbf = iat;
         },

@@ -99,6 +99,16 @@ async function addRefreshIn(
   if (value !== undefined) ctx.body = { ...body, refresh_in: value };
 }
 
+/** Forwarded headers come only from Fastify's trusted view; length headers are set from the body. */
+const REPLACED_HEADERS = new Set([
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'forwarded',
+  'content-length',
+  'transfer-encoding',
+]);
+
 /**
  * A copy of an incoming request whose body is `body` (already read by Fastify). Forwarded headers are
  * replaced with what Fastify resolved under the configured trustProxy, so the provider trusts exactly
@@ -121,11 +131,11 @@ export function replay(
   copy.httpVersion = original.httpVersion;
   copy.httpVersionMajor = original.httpVersionMajor;
   copy.httpVersionMinor = original.httpVersionMinor;
-  const headers = { ...original.headers };
-  delete headers['x-forwarded-for'];
-  delete headers['x-forwarded-proto'];
-  delete headers['x-forwarded-host'];
-  delete headers.forwarded;
+  // Built without `delete`, which would turn the object into a slow dictionary for every later read.
+  const headers: IncomingMessage['headers'] = {};
+  for (const name in original.headers) {
+    if (!REPLACED_HEADERS.has(name)) headers[name] = original.headers[name];
+  }
   if (options.trustProxy) {
     headers['x-forwarded-proto'] = options.protocol;
     headers['x-forwarded-host'] = options.host;
@@ -133,8 +143,11 @@ export function replay(
   }
   if (options.body) {
     headers['content-length'] = String(options.body.length);
-    delete headers['transfer-encoding'];
     copy.push(options.body);
+  } else {
+    const { 'content-length': length, 'transfer-encoding': encoding } = original.headers;
+    if (length !== undefined) headers['content-length'] = length;
+    if (encoding !== undefined) headers['transfer-encoding'] = encoding;
   }
   copy.headers = headers;
   copy.push(null);
