@@ -4,6 +4,7 @@ import type { CliDependencies } from './commands/admin-command.js';
 import { apisCommand } from './commands/apis.js';
 import { appsCommand } from './commands/apps.js';
 import { auditCommand } from './commands/audit.js';
+import { demoCommand } from './commands/demo.js';
 import { startCommand } from './commands/start.js';
 import { usersCommand } from './commands/users.js';
 import { AdminApiError, CliError } from './errors.js';
@@ -21,6 +22,7 @@ export function buildProgram(deps: CliDependencies): Command {
       writeErr: (text) => deps.io.stderr(text),
     });
   startCommand(program, deps);
+  demoCommand(program, deps);
   apisCommand(program, deps);
   appsCommand(program, deps);
   usersCommand(program, deps);

@@ -1,10 +1,21 @@
-/** `opencae start`: runs an issuer until Ctrl-C / SIGTERM, then closes it cleanly. */
+/**
+ * `opencae start`: runs an issuer until Ctrl-C / SIGTERM, then closes it cleanly. On a loopback
+ * development issuer it also seeds the demo tenant and runs the sample CAE-enabled API in a child
+ * process (`--no-demo` for the issuer alone).
+ */
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Issuer } from '@opencae/issuer';
 import type { Command } from 'commander';
-import { UsageError } from '../errors.js';
+import { AdminClient } from '../admin-client.js';
+import { resolveConnection } from '../connection.js';
+import type { DemoTenant, DemoUser } from '../demo-tenant/demo-file.js';
+import { seedDemoTenant } from '../demo-tenant/seed.js';
+import { startBanner } from '../demo-tenant/tour.js';
+import { CliError, UsageError } from '../errors.js';
 import type { CliIo } from '../io.js';
+import { type SampleApiProcess, startSampleApiProcess } from '../processes/sample-api.js';
 import type { CliDependencies } from './admin-command.js';
 
 export interface StartOptions {
@@ -13,6 +24,8 @@ export interface StartOptions {
   data?: string;
   issuerUrl?: string;
   databaseUrl?: string;
+  apiPort?: string;
+  demo?: boolean;
 }
 
 export interface StartConfig {
@@ -22,19 +35,29 @@ export interface StartConfig {
   issuerUrl: string;
   databaseUrl?: string;
   devMode: boolean;
+  /** Seed the demo tenant and run the sample API. */
+  demo: boolean;
+  /** Port of the sample API (0: any free port). */
+  apiPort: number;
+  /** The sample API's shared revocation state (REDIS_URL). */
+  redisUrl?: string;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+function portNumber(text: string, flag: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65535)
+    throw new UsageError(`${flag} must be a port number, not "${text}"`);
+  return port;
+}
 
 /** Flags win over the environment (PORT, OPENCAE_DATA, OPENCAE_ISSUER_URL, DATABASE_URL), then defaults. */
 export function resolveStartConfig(
   options: StartOptions,
   env: Record<string, string | undefined>,
 ): StartConfig {
-  const portText = options.port ?? env.PORT ?? '8080';
-  const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port > 65535)
-    throw new UsageError(`--port must be a port number, not "${portText}"`);
+  const port = portNumber(options.port ?? env.PORT ?? '8080', '--port');
   const host = options.host ?? '127.0.0.1';
   const issuerUrl = (options.issuerUrl ?? env.OPENCAE_ISSUER_URL ?? `http://127.0.0.1:${port}`).replace(
     /\/+$/,
@@ -49,15 +72,49 @@ export function resolveStartConfig(
   if (url.protocol !== 'https:' && url.protocol !== 'http:')
     throw new UsageError('--issuer-url must be http(s)');
   const databaseUrl = options.databaseUrl ?? env.DATABASE_URL;
+  // Development conveniences (http loopback push URLs and redirect URIs) only on a loopback issuer.
+  const devMode = url.protocol === 'http:' && LOOPBACK.has(url.hostname);
+  const apiPortText = options.apiPort ?? env.OPENCAE_API_PORT;
+  const apiPort =
+    apiPortText !== undefined ? portNumber(apiPortText, '--api-port') : port === 0 ? 0 : port + 1;
+  if (apiPort > 65535) throw new UsageError('--api-port must be a port number (the default is --port + 1)');
+  const demo = options.demo ?? devMode;
+  if (demo && !devMode)
+    throw new UsageError('--demo needs a loopback http issuer (the demo tenant is for development only)');
   return {
     port,
     host,
     dataDir: resolve(options.data ?? env.OPENCAE_DATA ?? '.opencae'),
     issuerUrl,
     ...(databaseUrl ? { databaseUrl } : {}),
-    // Development conveniences (http loopback push URLs and redirect URIs) only on a loopback issuer.
-    devMode: url.protocol === 'http:' && LOOPBACK.has(url.hostname),
+    devMode,
+    demo,
+    apiPort,
+    ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
   };
+}
+
+/** A port free right now: the issuer URL must be known before the issuer listens. */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** `--port 0`: a free port chosen now, and the issuer URL that goes with it. */
+export async function withConcretePort(
+  options: StartOptions,
+  env: Record<string, string | undefined>,
+): Promise<StartConfig> {
+  const config = resolveStartConfig(options, env);
+  if (config.port !== 0) return config;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  return resolveStartConfig({ ...options, port: String(await freePort(host)) }, { ...env, PORT: undefined });
 }
 
 export async function startIssuer(config: StartConfig, io: CliIo): Promise<Issuer> {
@@ -74,29 +131,70 @@ export async function startIssuer(config: StartConfig, io: CliIo): Promise<Issue
     },
     { logger: { level: io.env.OPENCAE_LOG_LEVEL ?? 'warn' } },
   );
-  let address: string;
   try {
-    address = await issuer.listen();
+    await issuer.listen();
   } catch (error) {
     await issuer.close();
     throw error;
   }
-  const base = config.issuerUrl;
-  const credentials = join(config.dataDir, 'admin.json');
-  io.stdout(
-    [
-      `OpenCAE issuer listening on ${address}`,
-      `  issuer:        ${base}`,
-      `  discovery:     ${base}/.well-known/openid-configuration`,
-      `  admin API:     ${base}/admin/v1  (OpenAPI: ${base}/admin/v1/openapi.json)`,
-      `  shared signals: ${base}/.well-known/ssf-configuration`,
-      `  storage:       ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `${config.dataDir}/pgdata`}`,
-      ...(existsSync(credentials) ? [`  admin credentials: ${credentials}`] : []),
-      'Press Ctrl-C to stop.',
-      '',
-    ].join('\n'),
-  );
   return issuer;
+}
+
+export interface RunningStack {
+  issuer: Issuer;
+  tenant?: DemoTenant;
+  api?: SampleApiProcess;
+  /** Passwords this start created (printed once). */
+  newPasswords: DemoUser[];
+  close(): Promise<void>;
+}
+
+/** The issuer, then (demo) the seed and the sample API; on any failure what started is stopped. */
+export async function startStack(config: StartConfig, io: CliIo, o: { quietApi?: boolean } = {}) {
+  const issuer = await startIssuer(config, io);
+  let api: SampleApiProcess | undefined;
+  const close = async () => {
+    await api?.stop();
+    await issuer.close();
+  };
+  if (!config.demo) return { issuer, newPasswords: [], close } satisfies RunningStack;
+  try {
+    if (!existsSync(join(config.dataDir, 'admin.json')))
+      throw new CliError(
+        `no ${join(config.dataDir, 'admin.json')}: this database was set up from another data folder; start with that folder (--data) or --no-demo`,
+      );
+    const connection = await resolveConnection({ data: config.dataDir, issuer: config.issuerUrl }, {});
+    const seeded = await seedDemoTenant(
+      new AdminClient(connection, io.fetch),
+      config.dataDir,
+      config.issuerUrl,
+    );
+    api = await startSampleApiProcess({
+      tenant: seeded.tenant,
+      host: config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host,
+      port: config.apiPort,
+      redisUrl: config.redisUrl,
+      silent: o.quietApi ?? false,
+      env: io.env,
+    });
+    let stopping = false;
+    api.child.process.once('exit', (code, signal) => {
+      if (!stopping) io.stderr(`warning: the sample API stopped (${signal ?? `exit code ${code}`})\n`);
+    });
+    return {
+      issuer,
+      tenant: seeded.tenant,
+      api,
+      newPasswords: seeded.newPasswords,
+      close: async () => {
+        stopping = true;
+        await close();
+      },
+    } satisfies RunningStack;
+  } catch (error) {
+    await close();
+    throw error;
+  }
 }
 
 function processStopSignal(): Promise<string> {
@@ -104,34 +202,52 @@ function processStopSignal(): Promise<string> {
     const stop = (signal: string) => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      process.off('disconnect', onDisconnect);
       resolveSignal(signal);
     };
+    // A parent that forked us with IPC (opencae demo) and went away.
+    const onDisconnect = () => stop('disconnect');
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    if (process.connected) process.on('disconnect', onDisconnect);
   });
 }
 
 export function startCommand(program: Command, deps: CliDependencies): void {
   program
     .command('start')
-    .description('run the issuer (token service, admin API, Shared Signals transmitter)')
-    .option('--port <port>', 'port to listen on (env PORT, default 8080)')
+    .description(
+      'run the issuer (token service, console, admin API, Shared Signals transmitter); on a loopback issuer also the demo tenant and the sample CAE-enabled API',
+    )
+    .option('--port <port>', 'port of the issuer (env PORT, default 8080; 0 picks a free one)')
     .option('--host <host>', 'interface to listen on (default 127.0.0.1)')
     .option(
       '--data <dir>',
-      'data folder: embedded database and admin.json (env OPENCAE_DATA, default .opencae)',
+      'data folder: embedded database, admin.json, demo.json (env OPENCAE_DATA, default .opencae)',
     )
     .option(
       '--issuer-url <url>',
       'public URL of the issuer, e.g. behind a TLS proxy (env OPENCAE_ISSUER_URL)',
     )
     .option('--database-url <url>', 'PostgreSQL instead of the embedded database (env DATABASE_URL)')
+    .option(
+      '--api-port <port>',
+      'port of the sample API (env OPENCAE_API_PORT, default --port + 1); its revocation state is in Redis when REDIS_URL is set',
+    )
+    .option('--demo', 'seed the demo tenant and run the sample API (default on a loopback http issuer)')
+    .option('--no-demo', 'run the issuer alone: no demo tenant, no sample API')
     .action(async (options: StartOptions) => {
-      const config = resolveStartConfig(options, deps.io.env);
-      const issuer = await startIssuer(config, deps.io);
+      const config = await withConcretePort(options, deps.io.env);
+      const stack = await startStack(config, deps.io);
+      deps.io.stdout(startBanner(config, stack));
+      deps.io.ready?.({
+        issuer: config.issuerUrl,
+        api: stack.api?.url,
+        dataDir: config.dataDir,
+      });
       const signal = await (deps.io.stopSignal ?? processStopSignal)();
-      deps.io.stdout(`${signal}: stopping the issuer...\n`);
-      await issuer.close();
+      deps.io.stdout(`${signal}: stopping${stack.api ? ' the sample API and' : ''} the issuer...\n`);
+      await stack.close();
       deps.io.stdout('stopped\n');
     });
 }
