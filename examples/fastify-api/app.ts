@@ -1,10 +1,13 @@
 /**
  * A CAE-enabled Fastify API: every request is checked against the issuer's keys, the revocation state
- * fed by the SSF receiver, and (when configured) location policy. GET /me returns the verified claims.
+ * fed by the SSF receiver, and the issuer's Conditional Access location policies for this API (unless
+ * LOCATION_POLICIES=off). GET /me returns the verified claims.
  */
 import {
+  createLocationPolicies,
   createResourceGuard,
   createSsfReceiver,
+  type LocationPolicies,
   MemoryRevocationStore,
   RedisRevocationStore,
   type ResourceGuard,
@@ -21,6 +24,8 @@ export interface ExampleApp {
   app: FastifyInstance;
   guard: ResourceGuard;
   receiver: SsfReceiver;
+  /** Undefined with LOCATION_POLICIES=off. */
+  locationPolicies: LocationPolicies | undefined;
 }
 
 export async function createExampleApp(config: ExampleConfig): Promise<ExampleApp> {
@@ -31,17 +36,28 @@ export async function createExampleApp(config: ExampleConfig): Promise<ExampleAp
         ...(config.redisKeyPrefix ? { keyPrefix: config.redisKeyPrefix } : {}),
       })
     : new MemoryRevocationStore({ retentionSeconds: RETENTION_SECONDS });
+  // Fetched with the receiver app's client credentials (ssf.read); the receiver starts them, hands them
+  // the policy-changed SETs and stops them.
+  const locationPolicies = config.locationPolicies
+    ? createLocationPolicies({
+        issuer: config.issuer,
+        audience: config.audience,
+        credentials: { clientId: config.clientId, clientSecret: config.clientSecret },
+      })
+    : undefined;
   const guard = createResourceGuard({
     issuer: config.issuer,
     audience: config.audience,
     store,
     trustedProxies: config.trustedProxies,
+    location: locationPolicies?.enforcer,
   });
   const receiver = createSsfReceiver({
     transmitter: config.issuer,
     clientId: config.clientId,
     clientSecret: config.clientSecret,
     store,
+    locationPolicies,
     delivery:
       config.delivery === 'push'
         ? { method: 'push', endpointUrl: config.pushUrl, authorizationHeader: config.pushAuthorization }
@@ -60,5 +76,5 @@ export async function createExampleApp(config: ExampleConfig): Promise<ExampleAp
     await receiver.stop();
     await store.close();
   });
-  return { app, guard, receiver };
+  return { app, guard, receiver, locationPolicies };
 }

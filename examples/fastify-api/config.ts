@@ -18,6 +18,11 @@ const schema = z.object({
   REDIS_KEY_PREFIX: z.string().min(1).optional(),
   /** Comma-separated proxies whose X-Forwarded-For is believed (IPs, CIDRs, loopback, uniquelocal). */
   TRUSTED_PROXIES: z.string().default(''),
+  /**
+   * Conditional Access location policies, synced from the issuer with the receiver's credentials and
+   * enforced on every request: `on` (default) or `off` (issuers that do not serve them).
+   */
+  LOCATION_POLICIES: z.enum(['on', 'off']).default('on'),
 });
 
 export type ExampleConfig = {
@@ -32,6 +37,7 @@ export type ExampleConfig = {
   redisUrl: string | undefined;
   redisKeyPrefix: string | undefined;
   trustedProxies: string[];
+  locationPolicies: boolean;
 };
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ExampleConfig {
@@ -56,5 +62,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ExampleConf
     trustedProxies: e.TRUSTED_PROXIES.split(',')
       .map((s) => s.trim())
       .filter(Boolean),
+    locationPolicies: e.LOCATION_POLICIES === 'on',
   };
 }

@@ -102,7 +102,10 @@ describe('verifyRequest', () => {
     const t = now();
     await g.store.apply([{ key: 'p:user-1', at: t, revokeBefore: t }]);
     const sameSecond = await issuer.token({}, { iat: t });
-    expect(await g.verifyRequest(bearer(sameSecond))).toMatchObject({ ok: false, body: { reason: 'token_revoked' } });
+    expect(await g.verifyRequest(bearer(sameSecond))).toMatchObject({
+      ok: false,
+      body: { reason: 'token_revoked' },
+    });
     const after = await issuer.token({}, { iat: t + 1 });
     expect((await g.verifyRequest(bearer(after))).ok).toBe(true);
   });

@@ -213,12 +213,14 @@ export function createResourceGuard(input: ResourceOptions): ResourceGuard {
       if (location) {
         const decision = location.check(claims, ip);
         if (!decision.allowed) {
-          const now = Math.floor(options.now() / 1000);
-          return challenge(
-            claims,
-            { reason: 'location_blocked', description: decision.reason },
-            revocationClaims(now, ip),
-          );
+          const failure: CheckFailure = {
+            reason: decision.code ?? 'location_blocked',
+            description: decision.reason,
+          };
+          // Not knowing the policies is our problem, not the token's: a new token would not help.
+          if (failure.reason === 'location_policy_unavailable') return reject(failure);
+          // A token from now on, evaluated with the address this resource sees (xms_rp_ipaddr).
+          return challenge(claims, failure, revocationClaims(Math.floor(options.now() / 1000), ip));
         }
       }
 

@@ -16,7 +16,25 @@ export {
   type ResourceGuard,
 } from './guard.js';
 export type { RequestHeaders } from './headers.js';
-export type { LocationDecision, LocationEnforcer } from './location.js';
+export type { LocationDecision, LocationEnforcer, LocationRefusal } from './location.js';
+export {
+  ConditionalAccessLocationEnforcer,
+  createLocationEnforcer,
+  createLocationPolicies,
+  LOCATION_POLICIES_PATH,
+  type LocationCheck,
+  type LocationEnforcerOptions,
+  type LocationPolicies,
+  type LocationPoliciesOptions,
+  type LocationPolicy,
+  LocationPolicyClient,
+  type LocationPolicyClientOptions,
+  type LocationPolicyDocument,
+  LocationPolicySyncError,
+  LocationRules,
+  type LocationRulesSource,
+  locationPolicyDocumentSchema,
+} from './location-policy/index.js';
 export {
   ASYMMETRIC_ALGORITHMS,
   type ClaimCheck,
@@ -26,7 +44,12 @@ export {
 export { REJECTION_REASONS, type RejectionReason } from './reasons.js';
 export type { ReceiverHealth } from './receiver/health.js';
 export type { PushRequest, PushResponse } from './receiver/push-handler.js';
-export { createSsfReceiver, type SsfReceiver, type SsfReceiverOptions } from './receiver/receiver.js';
+export {
+  createSsfReceiver,
+  type PolicyChangeTarget,
+  type SsfReceiver,
+  type SsfReceiverOptions,
+} from './receiver/receiver.js';
 export type { SecurityEventListener, SetOutcome } from './receiver/set-processor.js';
 export { REVOCATION_EVENT_TYPES, revocationChanges } from './revocation/event-changes.js';
 export { MemoryRevocationStore, type MemoryRevocationStoreOptions } from './revocation/memory-store.js';

@@ -1,6 +1,15 @@
 import type { AccessTokenClaims } from './claims.js';
 
-export type LocationDecision = { allowed: true } | { allowed: false; reason: string };
+/**
+ * Why a location check refused: the client IP is blocked, the token predates a policy change for this
+ * API, or the policies are not known yet. Each is a stable rejection reason (REJECTION_REASONS).
+ */
+export type LocationRefusal = 'location_blocked' | 'policy_changed' | 'location_policy_unavailable';
+
+export type LocationDecision =
+  | { allowed: true }
+  /** `code` defaults to `location_blocked` (enforcers written before it existed). */
+  | { allowed: false; reason: string; code?: LocationRefusal };
 
 /**
  * Location (IP) policy enforcement, evaluated on every request after the token and revocation checks.
@@ -11,7 +20,7 @@ export type LocationDecision = { allowed: true } | { allowed: false; reason: str
 export interface LocationEnforcer {
   /**
    * @param clientIp the client address after trusted-proxy resolution; undefined when it cannot be known.
-   * @returns `reason` is a human-readable description, sent as error_description.
+   * @returns `reason` is a human-readable description, sent as error_description; `code` the stable reason.
    */
   check(claims: AccessTokenClaims, clientIp: string | undefined): LocationDecision;
 }

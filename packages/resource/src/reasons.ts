@@ -74,6 +74,18 @@ export const REJECTION_REASONS = {
     error: 'invalid_token',
     summary: 'The client IP is not allowed by the location policy that applies to the token.',
   },
+  policy_changed: {
+    status: 401,
+    error: 'invalid_token',
+    summary:
+      "The token was evaluated under an older version of this API's Conditional Access policies (`xms_pv`); a CAE-capable client gets a challenge and fetches a token evaluated under current policy.",
+  },
+  location_policy_unavailable: {
+    status: 503,
+    error: undefined,
+    summary:
+      'Location policies are enforced but not loaded yet (first sync pending or failing): not knowing them must not allow. The request can be retried.',
+  },
   insufficient_scope: {
     status: 403,
     error: 'insufficient_scope',

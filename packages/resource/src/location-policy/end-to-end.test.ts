@@ -264,7 +264,8 @@ describe('location enforcement end to end', () => {
     // The old token is challenged at once (policy version), even before the refetch completes.
     const stale = await callResource('127.0.0.2', before!);
     expect(stale.status).toBe(401);
-    expect(stale.challenge).toMatch(/policy_changed/);
+    expect(stale.body.reason).toBe('policy_changed');
+    expect(stale.challenge).toMatch(/error="insufficient_claims"/);
 
     await policies.refresh();
     expect(policies.rules?.document.namedLocations[0]?.ranges).toEqual(['127.0.0.3/32']);

@@ -9,6 +9,11 @@ export {
   type LocationEnforcerOptions,
   type LocationRulesSource,
 } from './location-enforcer.js';
+export {
+  createLocationPolicies,
+  type LocationPolicies,
+  type LocationPoliciesOptions,
+} from './location-policies.js';
 export { LocationRules } from './location-rules.js';
 export {
   LOCATION_POLICIES_PATH,

@@ -61,13 +61,13 @@ describe('ConditionalAccessLocationEnforcer', () => {
 
   it('blocks addresses outside, and an unknown address', () => {
     const enforcer = createLocationEnforcer(source());
-    expect(enforcer.evaluate(claims(), '203.0.113.5')).toEqual({
+    expect(enforcer.check(claims(), '203.0.113.5')).toEqual({
       allowed: false,
       code: 'location_blocked',
-      reason: 'location_blocked: policy "Trusted networks only" does not allow access from 203.0.113.5',
+      reason: 'policy "Trusted networks only" does not allow access from 203.0.113.5',
     });
-    expect(enforcer.evaluate(claims(), '2001:db8:2::1')).toMatchObject({ code: 'location_blocked' });
-    expect(enforcer.evaluate(claims(), undefined)).toMatchObject({ code: 'location_blocked' });
+    expect(enforcer.check(claims(), '2001:db8:2::1')).toMatchObject({ code: 'location_blocked' });
+    expect(enforcer.check(claims(), undefined)).toMatchObject({ code: 'location_blocked' });
   });
 
   it('applies exactly the policies the token lists', () => {
@@ -86,17 +86,17 @@ describe('ConditionalAccessLocationEnforcer', () => {
 
   it('challenges CAE-capable tokens issued under an older policy version', () => {
     const enforcer = createLocationEnforcer(source(13));
-    expect(enforcer.evaluate(claims({ xms_pv: 12 }), '192.0.2.44')).toMatchObject({
+    expect(enforcer.check(claims({ xms_pv: 12 }), '192.0.2.44')).toMatchObject({
       allowed: false,
       code: 'policy_changed',
     });
-    expect(enforcer.evaluate(claims({ xms_pv: 13 }), '192.0.2.44')).toEqual({ allowed: true });
+    expect(enforcer.check(claims({ xms_pv: 13 }), '192.0.2.44')).toEqual({ allowed: true });
     // Non-CAE tokens are short-lived: they keep their listed policies until they expire.
-    expect(enforcer.evaluate(claims({ xms_pv: 12, xms_cc: undefined }), '192.0.2.44')).toEqual({
+    expect(enforcer.check(claims({ xms_pv: 12, xms_cc: undefined }), '192.0.2.44')).toEqual({
       allowed: true,
     });
     // Even a suspended token is re-evaluated once the policies change.
-    expect(enforcer.evaluate(claims({ xms_pv: 12, xms_ipchk: 'suspended' }), '203.0.113.5')).toMatchObject({
+    expect(enforcer.check(claims({ xms_pv: 12, xms_ipchk: 'suspended' }), '203.0.113.5')).toMatchObject({
       code: 'policy_changed',
     });
   });
@@ -113,9 +113,9 @@ describe('ConditionalAccessLocationEnforcer', () => {
 
   it('refuses requests until policies are loaded, unless configured otherwise', () => {
     const empty = { rules: undefined, requiredVersion: 0 };
-    expect(createLocationEnforcer(empty).evaluate(claims(), '192.0.2.1')).toMatchObject({
+    expect(createLocationEnforcer(empty).check(claims(), '192.0.2.1')).toMatchObject({
       allowed: false,
-      code: 'policy_unavailable',
+      code: 'location_policy_unavailable',
     });
     expect(
       createLocationEnforcer(empty, { allowWithoutPolicies: true }).check(claims(), '192.0.2.1'),

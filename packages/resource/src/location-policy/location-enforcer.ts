@@ -11,13 +11,16 @@
  */
 import { CP1, tokenHasCapability } from '@opencae/protocol';
 import type { AccessTokenClaims } from '../claims.js';
-import type { LocationDecision, LocationEnforcer } from '../location.js';
+import type { LocationEnforcer, LocationRefusal } from '../location.js';
 import type { LocationPolicy } from './document.js';
 import type { LocationRules } from './location-rules.js';
 
-export type LocationCheckCode = 'location_blocked' | 'policy_changed' | 'policy_unavailable';
+export type LocationCheckCode = LocationRefusal;
 
 export type LocationCheck = { allowed: true } | { allowed: false; code: LocationCheckCode; reason: string };
+
+/** Shared: the allowed answer is the same for every request, so it is not allocated per request. */
+const ALLOWED: LocationCheck = Object.freeze({ allowed: true });
 
 /** Where the enforcer reads policies from: a LocationPolicyClient, or a fixed set in tests. */
 export interface LocationRulesSource {
@@ -33,9 +36,12 @@ export interface LocationEnforcerOptions {
   allowWithoutPolicies?: boolean;
 }
 
-function stringList(value: unknown): string[] | undefined {
-  if (!Array.isArray(value)) return undefined;
-  return value.filter((entry): entry is string => typeof entry === 'string');
+function blocked(policy: LocationPolicy, clientIp: string | undefined): LocationCheck {
+  return {
+    allowed: false,
+    code: 'location_blocked',
+    reason: `policy "${policy.name}" does not allow access from ${clientIp ?? 'an unknown address'}`,
+  };
 }
 
 /**
@@ -60,19 +66,17 @@ export class ConditionalAccessLocationEnforcer implements LocationEnforcer {
     this.#allowWithoutPolicies = options.allowWithoutPolicies === true;
   }
 
-  /** The LocationEnforcer hook: `reason` becomes the challenge's error_description. */
-  check(claims: AccessTokenClaims, clientIp: string | undefined): LocationDecision {
-    const result = this.evaluate(claims, clientIp);
-    return result.allowed ? result : { allowed: false, reason: result.reason };
-  }
-
-  /** The same decision with a stable code, for logs and metrics. */
-  evaluate(claims: AccessTokenClaims, clientIp: string | undefined): LocationCheck {
+  /** The LocationEnforcer hook: `code` is the rejection reason, `reason` the error_description. */
+  check(claims: AccessTokenClaims, clientIp: string | undefined): LocationCheck {
     const rules = this.#source.rules;
     if (!rules) {
       return this.#allowWithoutPolicies
-        ? { allowed: true }
-        : { allowed: false, code: 'policy_unavailable', reason: 'location policies are not loaded yet' };
+        ? ALLOWED
+        : {
+            allowed: false,
+            code: 'location_policy_unavailable',
+            reason: 'location policies are not loaded yet',
+          };
     }
     const issuedUnder = claims['xms_pv'];
     if (
@@ -83,29 +87,29 @@ export class ConditionalAccessLocationEnforcer implements LocationEnforcer {
       return {
         allowed: false,
         code: 'policy_changed',
-        reason: `policy_changed: the token was evaluated under policy version ${issuedUnder}; policies for this API changed since`,
+        reason: `the token was evaluated under policy version ${issuedUnder}; policies for this API changed since`,
       };
     }
-    if (claims['xms_ipchk'] === 'suspended') return { allowed: true };
+    if (claims['xms_ipchk'] === 'suspended') return ALLOWED;
 
-    const listed = stringList(claims['xms_lp']);
-    const policies = listed
-      ? listed
-          .map((id) => rules.policy(id))
-          .filter((policy): policy is LocationPolicy => policy !== undefined)
-      : rules.policies.filter((policy) => assignedFromClaims(policy, claims));
-    if (policies.length === 0) return { allowed: true };
-    const containing = rules.locate(clientIp);
-    for (const policy of policies) {
-      if (rules.blocksAt(policy, containing)) {
-        return {
-          allowed: false,
-          code: 'location_blocked',
-          reason: `location_blocked: policy "${policy.name}" does not allow access from ${clientIp ?? 'an unknown address'}`,
-        };
+    // Plain loops and a lazily located address: this runs on every request, most often with `xms_lp: []`.
+    const listed = claims['xms_lp'];
+    let containing: readonly string[] | undefined;
+    if (Array.isArray(listed)) {
+      for (const id of listed) {
+        const policy = typeof id === 'string' ? rules.policy(id) : undefined;
+        if (policy === undefined) continue;
+        containing ??= rules.locate(clientIp);
+        if (rules.blocksAt(policy, containing)) return blocked(policy, clientIp);
       }
+      return ALLOWED;
     }
-    return { allowed: true };
+    for (const policy of rules.policies) {
+      if (!assignedFromClaims(policy, claims)) continue;
+      containing ??= rules.locate(clientIp);
+      if (rules.blocksAt(policy, containing)) return blocked(policy, clientIp);
+    }
+    return ALLOWED;
   }
 }
 

@@ -18,6 +18,8 @@ export interface LocationPolicyClientOptions {
   audience: string;
   /** An access token for `urn:opencae:ssf` with `ssf.read` (the same credentials as the SSF receiver). */
   accessToken: () => Promise<string>;
+  /** Called when the issuer answers 401, before the one retry: forget the cached token. */
+  dropAccessToken?: () => void;
   /** Safety-net refresh period; default 5 minutes. 0 disables the timer. */
   refreshIntervalMs?: number;
   /** Per-request timeout; default 10 s. */
@@ -89,6 +91,7 @@ export class LocationPolicyClient {
 
   /** Fetches the first document (throws if it cannot) and starts the periodic refresh. */
   async start(): Promise<void> {
+    this.#closed = false;
     await this.refresh({ throwOnError: true });
     if (this.#options.refreshIntervalMs > 0 && !this.#timer && !this.#closed) {
       this.#timer = setInterval(() => void this.refresh(), this.#options.refreshIntervalMs);
@@ -142,20 +145,33 @@ export class LocationPolicyClient {
   }
 
   async #fetchOnce(): Promise<boolean> {
+    let response = await this.#get();
+    if (response.status === 401 && this.#options.dropAccessToken) {
+      // An expired or revoked token: one retry with a fresh one.
+      await response.body?.cancel();
+      this.#options.dropAccessToken();
+      response = await this.#get();
+    }
+    return this.#accept(response);
+  }
+
+  async #get(): Promise<Response> {
     const headers: Record<string, string> = {
       accept: 'application/json',
       authorization: `Bearer ${await this.#options.accessToken()}`,
     };
     if (this.#etag && this.#rules) headers['if-none-match'] = this.#etag;
-    let response: Response;
     try {
-      response = await this.#fetch(this.#url, {
+      return await this.#fetch(this.#url, {
         headers,
         signal: AbortSignal.timeout(this.#options.timeoutMs),
       });
     } catch (cause) {
       throw new LocationPolicySyncError(`location policies: ${this.#url} is unreachable`, 0, { cause });
     }
+  }
+
+  async #accept(response: Response): Promise<boolean> {
     if (response.status === 304) return false;
     if (!response.ok) {
       await response.body?.cancel();

@@ -1,4 +1,4 @@
-import { DELIVERY, OPENCAE, SSF } from '@opencae/protocol';
+import { DELIVERY, OPENCAE, type PolicyChangedEvent, SSF } from '@opencae/protocol';
 import { createRemoteJWKSet } from 'jose';
 import { z } from 'zod';
 import { TransmitterRequestError } from '../errors.js';
@@ -43,6 +43,22 @@ const receiverOptionsSchema = z.strictObject({
     (v) => typeof v === 'object' && v !== null && typeof (v as RevocationStore).apply === 'function',
     'must implement RevocationStore',
   ),
+  /**
+   * Conditional Access location policies (`createLocationPolicies`): the receiver starts their sync with
+   * its own start (retrying with backoff until the first document loads; `connected()` waits for it),
+   * hands them every OpenCAE policy-changed SET, push or poll, and stops them on stop.
+   */
+  locationPolicies: z
+    .custom<PolicyChangeTarget>(
+      (v) =>
+        typeof v === 'object' &&
+        v !== null &&
+        typeof (v as PolicyChangeTarget).onPolicyChanged === 'function' &&
+        typeof (v as PolicyChangeTarget).start === 'function' &&
+        typeof (v as PolicyChangeTarget).close === 'function',
+      'must have onPolicyChanged, start and close (see createLocationPolicies)',
+    )
+    .optional(),
   /** Event types requested in addition to those that change revocation state and the SSF ones. */
   extraEventTypes: z.array(z.string().min(1)).default([OPENCAE.policyChanged]),
   description: z.string().default('OpenCAE resource receiver'),
@@ -61,6 +77,13 @@ const receiverOptionsSchema = z.strictObject({
   now: z.custom<() => number>((v) => typeof v === 'function').default(() => Date.now),
 });
 
+/** What the receiver drives: `LocationPolicies` from createLocationPolicies. */
+export interface PolicyChangeTarget {
+  onPolicyChanged(event: PolicyChangedEvent): void;
+  start(): Promise<void>;
+  close(): void;
+}
+
 export type SsfReceiverOptions = z.input<typeof receiverOptionsSchema>;
 
 export interface SsfReceiver {
@@ -68,7 +91,10 @@ export interface SsfReceiver {
   start(): void;
   /** Stops background work: the poll loop ends cleanly (acknowledging what it processed). */
   stop(): Promise<void>;
-  /** Resolves once the stream exists at the transmitter (rejects if the receiver stops first). */
+  /**
+   * Resolves once the stream exists at the transmitter and, with `locationPolicies`, their first document
+   * has loaded (rejects if the receiver stops first).
+   */
   connected(): Promise<void>;
   /** RFC 8935 push endpoint; only for push delivery. */
   handlePush(request: PushRequest): Promise<PushResponse>;
@@ -109,6 +135,13 @@ export function createSsfReceiver(input: SsfReceiverOptions): SsfReceiver {
     health,
   });
   const listeners = new Set<SecurityEventListener>();
+  const policies = options.locationPolicies;
+  // First among listeners: the version bump takes effect before any user listener runs.
+  if (policies) {
+    listeners.add((set) => {
+      if (set.eventType === OPENCAE.policyChanged) policies.onPolicyChanged(set.event as PolicyChangedEvent);
+    });
+  }
 
   let keys: ReturnType<typeof createRemoteJWKSet> | undefined;
   const processor = new SetProcessor({
@@ -148,13 +181,38 @@ export function createSsfReceiver(input: SsfReceiverOptions): SsfReceiver {
     health.lastErrorAt = options.now();
   };
 
+  // connected() resolves once the stream exists and, with location policies, their first document loaded.
+  let streamReady = false;
+  let policiesReady = policies === undefined;
+  const markReady = (part: 'stream' | 'policies') => {
+    if (part === 'stream') streamReady = true;
+    else policiesReady = true;
+    if (streamReady && policiesReady) connected.resolve();
+  };
+
+  /** Load the first policy document, retrying with backoff; the client refreshes on its own after that. */
+  async function syncPolicies(target: PolicyChangeTarget, signal: AbortSignal): Promise<void> {
+    let failures = 0;
+    while (!signal.aborted) {
+      try {
+        await target.start();
+        if (!signal.aborted) markReady('policies');
+        return;
+      } catch (error) {
+        if (signal.aborted) return;
+        recordError(error);
+        await sleep(backoffDelay(failures++, options.backoffBaseMs, options.backoffMaxMs), signal);
+      }
+    }
+  }
+
   /** Set up the stream (retrying with backoff), then keep status and verification fresh. */
   async function maintain(signal: AbortSignal): Promise<void> {
     let failures = 0;
     while (!signal.aborted) {
       try {
         await streams.ensure();
-        connected.resolve();
+        markReady('stream');
         await streams.requestVerification();
         failures = 0;
         if (options.verificationIntervalSeconds === 0) return;
@@ -175,9 +233,12 @@ export function createSsfReceiver(input: SsfReceiverOptions): SsfReceiver {
       // After a stop, connected() stays rejected until the receiver is started again.
       if (stopped) connected = deferred();
       stopped = false;
+      streamReady = false;
+      policiesReady = policies === undefined;
       health.running = true;
       const { signal } = controller;
       const tasks = [maintain(signal)];
+      if (policies) tasks.push(syncPolicies(policies, signal));
       if (!pushMode) {
         tasks.push(
           runPollLoop({
@@ -199,6 +260,7 @@ export function createSsfReceiver(input: SsfReceiverOptions): SsfReceiver {
       if (!controller) return;
       controller.abort();
       await work;
+      policies?.close();
       controller = undefined;
       health.running = false;
       // Waiters learn of the stop; later callers too, even if the stream had been connected.

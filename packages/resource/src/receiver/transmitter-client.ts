@@ -1,13 +1,7 @@
 import { type TransmitterMetadata, transmitterMetadataSchema } from '@opencae/protocol';
-import { z } from 'zod';
+import { ClientCredentialsTokens } from '../client-credentials.js';
 import { MetadataError, TransmitterRequestError } from '../errors.js';
-import { discoveryUrl, fetchMetadataJson, IssuerMetadataSource } from '../issuer-metadata.js';
-
-const tokenResponseSchema = z.looseObject({
-  access_token: z.string().min(1),
-  token_type: z.string(),
-  expires_in: z.number().positive().optional(),
-});
+import { discoveryUrl, fetchMetadataJson } from '../issuer-metadata.js';
 
 export interface TransmitterClientOptions {
   /** The transmitter's issuer URL; its metadata is at `/.well-known/ssf-configuration`. */
@@ -21,25 +15,22 @@ export interface TransmitterClientOptions {
   now: () => number;
 }
 
-/** RFC 6749 §2.3.1: client_secret_basic form-urlencodes id and secret before base64. */
-function basicCredentials(clientId: string, clientSecret: string): string {
-  const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
-  return Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64');
-}
-
 /**
  * Talks to an SSF transmitter: its metadata (SSF 1.0 §7.1), an access token from the client-credentials
- * grant (RFC 6749 §4.4, kept until shortly before it expires), and authorized JSON requests.
+ * grant (ClientCredentialsTokens), and authorized JSON requests.
  */
 export class TransmitterClient {
   #metadata: Promise<TransmitterMetadata> | undefined;
-  #token: { value: string; expiresAt: number } | undefined;
-  readonly #issuerMetadata: IssuerMetadataSource;
+  readonly #tokens: ClientCredentialsTokens;
 
   constructor(private readonly options: TransmitterClientOptions) {
-    this.#issuerMetadata = new IssuerMetadataSource(options.transmitter, {
-      timeoutMs: options.requestTimeoutMs,
-      retryAfterMs: 0,
+    this.#tokens = new ClientCredentialsTokens({
+      issuer: options.transmitter,
+      clientId: options.clientId,
+      clientSecret: options.clientSecret,
+      tokenEndpoint: options.tokenEndpoint,
+      scope: options.scope,
+      requestTimeoutMs: options.requestTimeoutMs,
       now: options.now,
     });
   }
@@ -66,43 +57,11 @@ export class TransmitterClient {
 
   /** Forgets the access token (after a 401), so the next request fetches a new one. */
   dropToken(): void {
-    this.#token = undefined;
+    this.#tokens.drop();
   }
 
-  async accessToken(): Promise<string> {
-    if (this.#token && this.#token.expiresAt > this.options.now()) return this.#token.value;
-    const endpoint = this.options.tokenEndpoint ?? (await this.#issuerMetadata.get()).token_endpoint;
-    if (!endpoint) throw new MetadataError('the transmitter issuer metadata has no token_endpoint');
-    const response = await this.#send(endpoint, {
-      method: 'POST',
-      headers: {
-        authorization: `Basic ${basicCredentials(this.options.clientId, this.options.clientSecret)}`,
-        'content-type': 'application/x-www-form-urlencoded',
-        accept: 'application/json',
-      },
-      body: new URLSearchParams({ grant_type: 'client_credentials', scope: this.options.scope }).toString(),
-    });
-    if (!response.ok) {
-      await response.body?.cancel();
-      throw new TransmitterRequestError(
-        `the token endpoint refused the client credentials (HTTP ${response.status})`,
-        response.status,
-      );
-    }
-    const parsed = tokenResponseSchema.safeParse(await response.json().catch(() => undefined));
-    if (!parsed.success || parsed.data.token_type.toLowerCase() !== 'bearer') {
-      throw new TransmitterRequestError(
-        'the token endpoint returned an unusable token response',
-        response.status,
-      );
-    }
-    // Renew a minute early (or halfway for short tokens) so a request never carries an expiring token.
-    const lifetimeMs = (parsed.data.expires_in ?? 300) * 1000;
-    this.#token = {
-      value: parsed.data.access_token,
-      expiresAt: this.options.now() + Math.max(lifetimeMs - 60_000, lifetimeMs / 2),
-    };
-    return this.#token.value;
+  accessToken(): Promise<string> {
+    return this.#tokens.accessToken();
   }
 
   /**

@@ -3,7 +3,7 @@
  * tokens, stream management (list, create, update, status, verification), RFC 8936 poll and RFC 8935
  * push, SETs signed with the issuer's key by @opencae/protocol.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { buildSet, DELIVERY, SSF, type SubjectIdentifier, signSet } from '@opencae/protocol';
 import { FakeIssuer, sendJson } from './fake-issuer.js';
@@ -25,6 +25,20 @@ export class FakeTransmitter {
   readonly setErrs: Record<string, { err: string; description: string }> = {};
   readonly pushResponses: { status: number; body: string }[] = [];
   tokensIssued = 0;
+  /** The `scope` of each client-credentials token request, in order. */
+  readonly tokenScopes: string[] = [];
+  /**
+   * The OpenCAE location policy document served at /conditional-access/v1/location-policies (as the
+   * issuer's sync endpoint: same bearer token, ETag, 304); undefined answers 404 like a transmitter
+   * that is not an OpenCAE issuer.
+   */
+  locationPolicies: Record<string, unknown> | undefined = {
+    policyVersion: 1,
+    audienceVersion: 1,
+    policies: [],
+    namedLocations: [],
+  };
+  locationPolicyRequests = 0;
   pollRequests = 0;
   /** The next N poll requests answer 500. */
   failPolls = 0;
@@ -84,11 +98,25 @@ export class FakeTransmitter {
         return true;
       }
       this.tokensIssued++;
+      this.tokenScopes.push(form.get('scope') ?? '');
       sendJson(res, 200, {
         access_token: 'transmitter-access-token',
         token_type: 'Bearer',
         expires_in: 3600,
       });
+      return true;
+    }
+    if (url.pathname === '/conditional-access/v1/location-policies' && req.method === 'GET') {
+      this.locationPolicyRequests++;
+      if (!this.locationPolicies) return false;
+      if (!this.#authorized(req)) {
+        sendJson(res, 401, { error: 'invalid_token' });
+        return true;
+      }
+      const text = JSON.stringify({ audience: url.searchParams.get('audience'), ...this.locationPolicies });
+      const etag = `"${createHash('sha256').update(text).digest('base64url')}"`;
+      if (req.headers['if-none-match'] === etag) res.writeHead(304, { etag }).end();
+      else res.writeHead(200, { 'content-type': 'application/json', etag }).end(text);
       return true;
     }
     if (!url.pathname.startsWith('/ssf/')) return false;
@@ -244,4 +272,29 @@ function publicView(stream: FakeStream) {
   // SSF: the authorization header is write-only.
   const { authorization_header: _secret, ...delivery } = rest.delivery;
   return { ...rest, delivery };
+}
+
+/**
+ * A location policy document (as the OpenCAE issuer serves it) with one policy, `p-trusted`: every user
+ * is blocked outside the trusted named location `loc-office`, which holds `ranges`.
+ */
+export function trustedOnlyDocument(ranges: string[], version: number): Record<string, unknown> {
+  return {
+    policyVersion: version,
+    audienceVersion: version,
+    policies: [
+      {
+        id: 'p-trusted',
+        name: 'Trusted networks only',
+        assignments: {
+          users: { include: ['All'], exclude: [] },
+          groups: { include: [], exclude: [] },
+          servicePrincipals: { include: [], exclude: [] },
+        },
+        locations: { include: ['All'], exclude: ['AllTrusted'] },
+        caeMode: 'default',
+      },
+    ],
+    namedLocations: [{ id: 'loc-office', name: 'Office', trusted: true, ranges }],
+  };
 }
