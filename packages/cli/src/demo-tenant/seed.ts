@@ -40,6 +40,21 @@ interface Application {
   service_principal: { id: string };
 }
 
+/** Whether the saved secret is one the issuer still accepts (`opencae apps reset-secret` replaces it). */
+async function secretStillActive(admin: AdminClient, known: DemoApplication): Promise<boolean> {
+  const { items } = await admin.request<{
+    items: { hint: string; revoked_at: string | null; expires_at: string | null }[];
+  }>('GET', `/applications/${encodeURIComponent(known.client_id)}/secrets`);
+  const now = Date.now();
+  return items.some(
+    (secret) =>
+      secret.revoked_at === null &&
+      (secret.expires_at === null || Date.parse(secret.expires_at) > now) &&
+      secret.hint.length > 0 &&
+      known.client_secret.endsWith(secret.hint),
+  );
+}
+
 const newPassword = () => `demo-${randomBytes(12).toString('base64url')}`;
 
 async function find<T>(lookup: Promise<T>): Promise<T | undefined> {
@@ -117,7 +132,13 @@ export async function seedDemoTenant(
     const existing =
       applications.find((app) => known && app.client_id === known.client_id) ??
       applications.find((app) => app.name === name);
-    if (existing && known?.client_secret && known.client_id === existing.client_id) return known;
+    if (
+      existing &&
+      known?.client_secret &&
+      known.client_id === existing.client_id &&
+      (await secretStillActive(admin, known))
+    )
+      return known;
     if (existing) {
       const reset = await admin.request<{ client_secret: { value: string } }>(
         'POST',

@@ -36,7 +36,8 @@ export function startBanner(
       const fresh = stack.newPasswords.find((user) => user.username === username);
       return fresh ? `password ${fresh.password}  (shown once; kept in ${file})` : `password in ${file}`;
     };
-    const json = (path: string) => `$(node -p "require('./${file}').${path}")`;
+    const module = file.startsWith('/') ? file : `./${file}`;
+    const json = (path: string) => `$(node -p "require('${module}').${path}")`;
     const me = `${stack.api.url}/me`;
     lines.push(
       '',
