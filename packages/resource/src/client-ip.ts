@@ -17,15 +17,16 @@ const NAMED_RANGES: Record<string, string[]> = {
  * of a cached-token check: remember the last ones. Bounded: cleared when full.
  */
 const PEER_MEMORY_SIZE = 1024;
-const peers = new Map<string, { address: Address; text: string } | undefined>();
+const peers = new Map<string, { address: Address; text: string } | null>();
 
 function parsePeer(remoteAddress: string): { address: Address; text: string } | undefined {
-  if (peers.has(remoteAddress)) return peers.get(remoteAddress);
+  const known = peers.get(remoteAddress); // one lookup: null remembers an unparseable peer
+  if (known !== undefined) return known ?? undefined;
   const address = parseAddress(remoteAddress);
-  const parsed = address && { address, text: address.toString() };
+  const parsed = address ? { address, text: address.toString() } : null;
   if (peers.size >= PEER_MEMORY_SIZE) peers.clear();
   peers.set(remoteAddress, parsed);
-  return parsed;
+  return parsed ?? undefined;
 }
 
 /** Parses an address, unwrapping IPv4-mapped IPv6 (`::ffff:1.2.3.4` is `1.2.3.4`); undefined when invalid. */

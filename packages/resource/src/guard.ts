@@ -9,7 +9,7 @@ import {
 import { extractBearerToken } from './bearer.js';
 import type { AccessTokenClaims } from './claims.js';
 import { type ForwardedHeader, resolveClientIp, TrustedProxies } from './client-ip.js';
-import type { RequestHeaders } from './headers.js';
+import { type RequestHeaders, singleHeader } from './headers.js';
 import { IssuerMetadataSource } from './issuer-metadata.js';
 import type { LocationEnforcer } from './location.js';
 import {
@@ -93,8 +93,16 @@ export function createResourceGuard(input: ResourceOptions): ResourceGuard {
   const proxies = new TrustedProxies(options.trustedProxies);
   const forwardedHeader: ForwardedHeader = options.forwardedHeader;
   const location: LocationEnforcer | undefined = options.location;
-  // Subject keys depend only on the claims object, which the token cache keeps: compute them once per token.
-  const keysOf = new WeakMap<AccessTokenClaims, string[]>();
+  // What depends only on the claims object (which the token cache keeps) is computed once per token.
+  const factsOf = new WeakMap<AccessTokenClaims, TokenFacts>();
+  const factsFor = (claims: AccessTokenClaims): TokenFacts => {
+    let facts = factsOf.get(claims);
+    if (facts === undefined) {
+      facts = { subjectKeys: tokenSubjectKeys(claims), scopeDenial: scopeDenial(claims, options) };
+      factsOf.set(claims, facts);
+    }
+    return facts;
+  };
   let authorizationUri = options.authorizationUri;
 
   const reject = (failure: CheckFailure, scope?: string): Rejection => {
@@ -140,12 +148,7 @@ export function createResourceGuard(input: ResourceOptions): ResourceGuard {
     return rejection;
   };
 
-  const revocation = (claims: AccessTokenClaims): Revocation | undefined => {
-    let keys = keysOf.get(claims);
-    if (!keys) {
-      keys = tokenSubjectKeys(claims);
-      keysOf.set(claims, keys);
-    }
+  const revocation = (claims: AccessTokenClaims, keys: readonly string[]): Revocation | undefined => {
     for (const key of keys) {
       const disabledSince = store.disabledSince(key);
       if (disabledSince > 0) {
@@ -167,26 +170,15 @@ export function createResourceGuard(input: ResourceOptions): ResourceGuard {
     return undefined;
   };
 
-  const permissions = (claims: AccessTokenClaims): { failure: CheckFailure; scope?: string } | undefined => {
-    const { requiredScopes, requiredRoles } = options;
-    if (requiredScopes || requiredRoles) {
-      const scopes = new Set(listClaim(claims.scp ?? claims.scope));
-      const roles = new Set(listClaim(claims.roles));
-      const hasScopes = requiredScopes?.every((s) => scopes.has(s)) ?? false;
-      const hasRoles = requiredRoles?.every((r) => roles.has(r)) ?? false;
-      if (!hasScopes && !hasRoles) {
-        const wanted = [...(requiredScopes ?? []), ...(requiredRoles ?? [])];
-        return {
-          failure: { reason: 'insufficient_scope', description: `requires ${describeRequirement(options)}` },
-          scope: wanted.join(' '),
-        };
-      }
-    }
+  /** Custom claim checks run on every request (they may depend on more than the claims). */
+  const claimCheckFailure = (claims: AccessTokenClaims): CheckFailure | undefined => {
     for (const check of options.claimChecks) {
       const result = check(claims);
       if (result !== true) {
-        const description = typeof result === 'string' ? result : 'a claim check failed';
-        return { failure: { reason: 'insufficient_scope', description } };
+        return {
+          reason: 'insufficient_scope',
+          description: typeof result === 'string' ? result : 'a claim check failed',
+        };
       }
     }
     return undefined;
@@ -200,16 +192,30 @@ export function createResourceGuard(input: ResourceOptions): ResourceGuard {
     options,
     clientIp,
     async verifyRequest(request) {
-      const bearer = extractBearerToken(request.headers, options.maxTokenLength);
-      if (bearer.token === undefined) return reject(bearer.failure);
-      const verified = await verifier.verify(bearer.token);
-      if (!verified.ok) return reject(verified.failure);
-      const { claims } = verified;
+      const { headers } = request;
+      // Fast path: a token verified before, presented exactly as then (`Bearer <token>`), is found
+      // without the syntax check; anything else takes the full RFC 6750 extraction below.
+      let token: string | undefined;
+      let claims: AccessTokenClaims | undefined;
+      const header = singleHeader(headers, 'authorization');
+      if (header !== undefined && header.startsWith('Bearer ')) {
+        token = header.slice(7);
+        claims = verifier.cached(token, options.now());
+      }
+      if (claims === undefined) {
+        const bearer = extractBearerToken(headers, options.maxTokenLength);
+        if (bearer.token === undefined) return reject(bearer.failure);
+        const verified = await verifier.verify(bearer.token);
+        if (!verified.ok) return reject(verified.failure);
+        token = bearer.token;
+        claims = verified.claims;
+      }
+      const facts = factsFor(claims);
 
-      const revoked = revocation(claims);
+      const revoked = revocation(claims, facts.subjectKeys);
       if (revoked) return challenge(claims, revoked, revocationClaims(revoked.revokedAt));
 
-      const ip = request.clientIp ?? clientIp(request.remoteAddress, request.headers);
+      const ip = request.clientIp ?? clientIp(request.remoteAddress, headers);
       if (location) {
         const decision = location.check(claims, ip);
         if (!decision.allowed) {
@@ -224,13 +230,41 @@ export function createResourceGuard(input: ResourceOptions): ResourceGuard {
         }
       }
 
-      const denied = permissions(claims);
-      if (denied) return reject(denied.failure, denied.scope);
-      return { ok: true, claims, token: bearer.token, clientIp: ip };
+      if (facts.scopeDenial) return reject(facts.scopeDenial.failure, facts.scopeDenial.scope);
+      const checkFailure = options.claimChecks.length > 0 ? claimCheckFailure(claims) : undefined;
+      if (checkFailure) return reject(checkFailure);
+      return { ok: true, claims, token: token!, clientIp: ip };
     },
     async close() {
       if (ownStore) await store.close();
     },
+  };
+}
+
+/** Per-token results, computed on the token's first request and reused while it is cached. */
+interface TokenFacts {
+  subjectKeys: readonly string[];
+  scopeDenial: ScopeDenial | undefined;
+}
+
+interface ScopeDenial {
+  failure: CheckFailure;
+  /** The `scope` attribute of the insufficient_scope challenge. */
+  scope: string;
+}
+
+/** `requiredScopes` (all) or `requiredRoles` (all): a property of the claims and the options only. */
+function scopeDenial(claims: AccessTokenClaims, options: ResolvedResourceOptions): ScopeDenial | undefined {
+  const { requiredScopes, requiredRoles } = options;
+  if (!requiredScopes && !requiredRoles) return undefined;
+  const scopes = new Set(listClaim(claims.scp ?? claims.scope));
+  const roles = new Set(listClaim(claims.roles));
+  const hasScopes = requiredScopes?.every((s) => scopes.has(s)) ?? false;
+  const hasRoles = requiredRoles?.every((r) => roles.has(r)) ?? false;
+  if (hasScopes || hasRoles) return undefined;
+  return {
+    failure: { reason: 'insufficient_scope', description: `requires ${describeRequirement(options)}` },
+    scope: [...(requiredScopes ?? []), ...(requiredRoles ?? [])].join(' '),
   };
 }
 

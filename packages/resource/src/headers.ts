@@ -12,3 +12,16 @@ export function headerValues(headers: RequestHeaders, name: string): string[] {
   if (value === undefined) return [];
   return typeof value === 'string' ? [value] : [...value];
 }
+
+/**
+ * The header's value when it is a single string; undefined when absent or, in node:http's shape,
+ * repeated (fetch `Headers` join repeats with ", "). Allocates nothing, unlike headerValues: the
+ * per-request fast path reads the Authorization header with it.
+ */
+export function singleHeader(headers: RequestHeaders, name: string): string | undefined {
+  if (typeof (headers as Headers).get === 'function' && typeof (headers as Headers).has === 'function') {
+    return (headers as Headers).get(name) ?? undefined;
+  }
+  const value = (headers as Record<string, string | readonly string[] | undefined>)[name];
+  return typeof value === 'string' ? value : undefined;
+}

@@ -52,6 +52,20 @@ describe('TokenVerifier', () => {
     expect(keyLookups).toBe(2);
   });
 
+  it("does not let a forged token borrow a cached token's signature (the cache key)", async () => {
+    const v = verifier();
+    const genuine = await issuer.token({ roles: ['reader'] });
+    expect((await v.verify(genuine)).ok).toBe(true);
+    const [header, , signature] = genuine.split('.');
+    const payload = JSON.parse(Buffer.from(genuine.split('.')[1]!, 'base64url').toString());
+    const forgedPayload = Buffer.from(JSON.stringify({ ...payload, roles: ['admin'] })).toString('base64url');
+    const forged = `${header}.${forgedPayload}.${signature}`;
+    expect(v.cached(forged, Date.now())).toBeUndefined();
+    expect(await v.verify(forged)).toMatchObject({ ok: false, failure: { reason: 'invalid_signature' } });
+    // The genuine token is still served from the cache.
+    expect(v.cached(genuine, Date.now())?.roles).toEqual(['reader']);
+  });
+
   it('keeps at most tokenCacheSize tokens', async () => {
     const v = verifier({ tokenCacheSize: 2 });
     for (let i = 0; i < 4; i++) await v.verify(await issuer.token({ sub: `user-${i}` }));

@@ -27,7 +27,7 @@ export function caeAuth(source: GuardSource): CaeExpressMiddleware {
       .verifyRequest({ headers: req.headers, remoteAddress: req.socket.remoteAddress })
       .then((decision) => {
         if (decision.ok) {
-          req.auth = { claims: decision.claims, token: decision.token, clientIp: decision.clientIp };
+          req.auth = decision;
           return next();
         }
         res.status(decision.status).set(rejectionHeaders(decision)).send(JSON.stringify(decision.body));

@@ -42,7 +42,7 @@ export async function caeFastify(fastify: FastifyInstance, options: CaeFastifyOp
       remoteAddress: request.raw.socket.remoteAddress,
     });
     if (decision.ok) {
-      request.auth = { claims: decision.claims, token: decision.token, clientIp: decision.clientIp };
+      request.auth = decision;
       return;
     }
     return reply

@@ -38,7 +38,7 @@ export function caeAuth(source: GuardSource, options: CaeHonoOptions = {}): CaeH
     if (!decision.ok) {
       return c.body(JSON.stringify(decision.body), decision.status as 401, rejectionHeaders(decision));
     }
-    c.set('cae', { claims: decision.claims, token: decision.token, clientIp: decision.clientIp });
+    c.set('cae', decision);
     await next();
   };
   return Object.assign(middleware, { guard });

@@ -29,7 +29,8 @@ export function createNodeGuard(source: GuardSource): NodeCaeGuard {
       headers: req.headers,
       remoteAddress: req.socket.remoteAddress,
     });
-    if (decision.ok) return { claims: decision.claims, token: decision.token, clientIp: decision.clientIp };
+    // The acceptance is the CaeAuth (one object per request, not two).
+    if (decision.ok) return decision;
     res.writeHead(decision.status, rejectionHeaders(decision)).end(JSON.stringify(decision.body));
     return undefined;
   };
