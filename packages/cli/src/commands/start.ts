@@ -14,7 +14,7 @@ import type { DemoTenant, DemoUser } from '../demo-tenant/demo-file.js';
 import { seedDemoTenant } from '../demo-tenant/seed.js';
 import { startBanner } from '../demo-tenant/tour.js';
 import { CliError, UsageError } from '../errors.js';
-import type { CliIo } from '../io.js';
+import { type CliIo, processStopSignal } from '../io.js';
 import { type SampleApiProcess, startSampleApiProcess } from '../processes/sample-api.js';
 import type { CliDependencies } from './admin-command.js';
 
@@ -195,22 +195,6 @@ export async function startStack(config: StartConfig, io: CliIo, o: { quietApi?:
     await close();
     throw error;
   }
-}
-
-function processStopSignal(): Promise<string> {
-  return new Promise((resolveSignal) => {
-    const stop = (signal: string) => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      process.off('disconnect', onDisconnect);
-      resolveSignal(signal);
-    };
-    // A parent that forked us with IPC (opencae demo) and went away.
-    const onDisconnect = () => stop('disconnect');
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-    if (process.connected) process.on('disconnect', onDisconnect);
-  });
 }
 
 export function startCommand(program: Command, deps: CliDependencies): void {

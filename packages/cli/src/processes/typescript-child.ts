@@ -34,6 +34,9 @@ export async function forkTypescript<T extends ReadyMessage>(
     execArgv: typescriptExecArgv(),
     env: options.env,
     stdio: options.silent ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'inherit', 'inherit', 'ipc'],
+    // Its own process group: a Ctrl-C at the terminal reaches only the parent, which stops its children
+    // in order. Should the parent die without stopping them, the IPC channel closes and they exit.
+    detached: true,
   });
   let output = '';
   if (options.silent) {
