@@ -246,7 +246,7 @@ describe('opencae start, end to end with client-credentials tokens', () => {
     const stopped = new Promise<string>((resolve) => {
       stop = resolve;
     });
-    const server = opencae(['start', '--port', String(port), '--data', dataDir], {
+    const server = opencae(['start', '--port', String(port), '--data', dataDir, '--no-demo'], {
       stopSignal: () => stopped,
     });
     const credentials = join(dataDir, 'admin.json');
@@ -284,6 +284,9 @@ describe('opencae start, end to end with client-credentials tokens', () => {
     expect(result.stdout).toContain(`OpenCAE issuer listening on http://127.0.0.1:${port}`);
     expect(result.stdout).toContain(`admin API:     http://127.0.0.1:${port}/admin/v1`);
     expect(result.stdout).toContain('stopped');
+    // --no-demo: the issuer alone, no demo tenant.
+    expect(result.stdout).not.toContain('sample API');
+    await expect(readFile(join(dataDir, 'demo.json'))).rejects.toThrow();
     await writeFile(join(dataDir, 'marker'), '');
   });
 });

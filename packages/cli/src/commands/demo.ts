@@ -41,11 +41,11 @@ export function demoCommand(program: Command, deps: CliDependencies): void {
 export async function runDemo(deps: CliDependencies, options: DemoOptions): Promise<void> {
   const { io } = deps;
   const began = performance.now();
-  const display: Narrator & { say?(text: string): void; close?(): void } = options.json
-    ? silentNarrator()
-    : io.isTTY
-      ? terminalNarrator(io)
-      : lineNarrator(io);
+  const display: Narrator & {
+    say?(text: string): void;
+    wait?(title: string): () => void;
+    close?(): void;
+  } = options.json ? silentNarrator() : io.isTTY ? terminalNarrator(io) : lineNarrator(io);
   let quiet = false;
   // After an interrupt the abandoned scenario may still fail a request or two: say nothing of it.
   const narrator: typeof display = {
@@ -80,7 +80,8 @@ export async function runDemo(deps: CliDependencies, options: DemoOptions): Prom
       },
       () => {},
     );
-    stack = await Promise.race([starting, interrupted]);
+    const waited = display.wait?.('starting');
+    stack = await Promise.race([starting, interrupted]).finally(() => waited?.());
     startupMs = performance.now() - began;
     say(
       `  issuer ${stack.issuer}   sample API ${stack.api}/me   ready in ${(startupMs / 1000).toFixed(1)} s`,

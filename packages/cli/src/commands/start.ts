@@ -114,7 +114,11 @@ export async function withConcretePort(
   const config = resolveStartConfig(options, env);
   if (config.port !== 0) return config;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-  return resolveStartConfig({ ...options, port: String(await freePort(host)) }, { ...env, PORT: undefined });
+  // The sample API keeps its own choice (0 = any free port, not the issuer's port + 1).
+  return resolveStartConfig(
+    { ...options, port: String(await freePort(host)), apiPort: String(config.apiPort) },
+    { ...env, PORT: undefined },
+  );
 }
 
 export async function startIssuer(config: StartConfig, io: CliIo): Promise<Issuer> {

@@ -37,7 +37,9 @@ export function lineNarrator(io: CliIo): Narrator & { say(text: string): void } 
 }
 
 /** Spinner on the step's line (redrawn in place with \r and erase-line); notes scroll above it. */
-export function terminalNarrator(io: CliIo): Narrator & { say(text: string): void; close(): void } {
+export function terminalNarrator(
+  io: CliIo,
+): Narrator & { say(text: string): void; wait(title: string): () => void; close(): void } {
   let index = 0;
   let title = '';
   let frame = 0;
@@ -83,6 +85,15 @@ export function terminalNarrator(io: CliIo): Narrator & { say(text: string): voi
       io.stdout(`   ${colour}${verdict(result)}\u001b[0m\n`);
       if (result.outcome === 'error' || result.outcome === 'not_available')
         io.stdout(`     ${escapeControl(String(result.details.error ?? result.details.reason ?? ''))}\n`);
+    },
+    /** A spinner for something that is not a step (starting the processes); call the result to end it. */
+    wait(waitTitle) {
+      title = waitTitle;
+      started = performance.now();
+      draw();
+      timer = setInterval(draw, 80);
+      timer.unref?.();
+      return stopSpinner;
     },
     close: stopSpinner,
   };
