@@ -10,26 +10,25 @@
  * mints the access token and answers introspection; another child process generates the load and
  * measures, interleaving the candidates round by round. The same file is the entry of both children
  * (OPENCAE_RESOURCE_BENCH_ROLE says which).
+ *
+ * Fairness: every variant answers the same JSON body (`{"sub":…}` of the same token) through the same
+ * node:http server settings; the load generator writes prebuilt requests on raw keep-alive sockets and
+ * parses only the status line and Content-Length, so it costs a fraction of the server's work per
+ * request (node:http's own client costs more than the server and was the bottleneck). The CPU each
+ * process spent on each candidate is recorded in the method, so a reader can check who saturated.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import {
-  Agent,
-  createServer,
-  type IncomingMessage,
-  request,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { type AddressInfo, connect, type Socket } from 'node:net';
+import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createNodeGuard } from '@opencae/resource/node';
-import { createLocalJWKSet, jwtVerify } from 'jose';
+import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { RevocationState } from '../packages/resource/src/revocation/revocation-state.js';
 import {
   type Benchmark,
@@ -37,7 +36,10 @@ import {
   type Measurement,
   type MeasureOptions,
   measureOpsPerSecond,
+  percentiles,
 } from './harness.js';
+
+const median = (values: number[]) => percentiles(values, [50])[50]!;
 
 const AUDIENCE = 'api://bench';
 const ROLE_VARIABLE = 'OPENCAE_RESOURCE_BENCH_ROLE';
@@ -52,7 +54,15 @@ interface LoadRequest {
   options: MeasureOptions;
 }
 
-type LoadResult = Partial<Record<Candidate, { median: number; samples: number[] }>>;
+interface CandidateLoad {
+  median: number;
+  samples: number[];
+  /** Load generator CPU time and wall time spent on this candidate (ms). */
+  cpuMs: number;
+  wallMs: number;
+}
+
+type LoadResult = Partial<Record<Candidate, CandidateLoad>>;
 
 interface IssuerStarted {
   url: string;
@@ -105,54 +115,191 @@ async function runIssuerRole(): Promise<void> {
   process.send?.({ url, credentials } satisfies IssuerStarted);
 }
 
-/** Child: the load generator. Measures every candidate, interleaved, and reports the rates. */
+/** Child: the load generator. Measures every candidate, interleaved, and reports the rates and its CPU. */
 async function runLoadRole(): Promise<void> {
   process.send?.('ready');
   const { ports, token, options } = await new Promise<LoadRequest>((resolve) =>
     process.once('message', (message) => resolve(message as LoadRequest)),
   );
-  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY * Object.keys(ports).length });
+  const pipelines = new Map<Candidate, LoadPipeline>();
+  const spent = new Map<Candidate, { cpuMs: number; wallMs: number }>();
   const operations: Partial<Record<Candidate, () => Promise<unknown>>> = {};
-  for (const [name, port] of Object.entries(ports) as [Candidate, number][])
-    operations[name] = () => burst(agent, port, token);
+  for (const [name, port] of Object.entries(ports) as [Candidate, number][]) {
+    const pipeline = await LoadPipeline.open(port, token);
+    pipelines.set(name, pipeline);
+    const account = { cpuMs: 0, wallMs: 0 };
+    spent.set(name, account);
+    operations[name] = async () => {
+      const cpu = process.cpuUsage();
+      const start = performance.now();
+      await pipeline.operation();
+      const used = process.cpuUsage(cpu);
+      account.cpuMs += (used.user + used.system) / 1000;
+      account.wallMs += performance.now() - start;
+    };
+  }
   const rates = await measureOpsPerSecond(operations as Record<Candidate, () => Promise<unknown>>, options);
-  agent.destroy();
-  process.send?.(rates satisfies LoadResult, () => process.exit(0));
+  for (const pipeline of pipelines.values()) pipeline.close();
+  const result: LoadResult = {};
+  for (const [name, rate] of Object.entries(rates) as [Candidate, { median: number; samples: number[] }][])
+    result[name] = { ...rate, ...spent.get(name)! };
+  process.send?.(result, () => process.exit(0));
 }
 
-/** One GET over a kept-alive connection; rejects unless the status is 200. */
-function get(agent: Agent, port: number, token: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { agent, host: '127.0.0.1', port, path: '/me', headers: { authorization: `Bearer ${token}` } },
-      (res) => {
-        res.resume();
-        res.on('end', () =>
-          res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`)),
-        );
-      },
+/**
+ * CONCURRENCY raw keep-alive connections to one API variant, each with one request in flight while an
+ * operation waits (a closed loop, no barrier between requests). An operation completes after
+ * CONCURRENCY more responses; responses beyond it count toward the next one, so none is lost or counted
+ * twice. A connection whose response arrives while no operation waits stays idle until the next one.
+ * Any status but 200, or a response this minimal parser cannot frame, fails the run.
+ */
+class LoadPipeline {
+  #completed = 0;
+  #target = 0;
+  #waiter: { resolve: () => void; reject: (error: Error) => void } | undefined;
+  #failure: Error | undefined;
+  readonly #idle: Socket[] = [];
+  readonly #sockets: Socket[] = [];
+
+  private constructor(private readonly request: Buffer) {}
+
+  static async open(port: number, token: string): Promise<LoadPipeline> {
+    const request = Buffer.from(
+      `GET /me HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${token}\r\nConnection: keep-alive\r\n\r\n`,
+      'latin1',
     );
-    req.on('error', reject);
-    req.end();
-  });
-}
+    const pipeline = new LoadPipeline(request);
+    await Promise.all(Array.from({ length: CONCURRENCY }, () => pipeline.#connect(port)));
+    return pipeline;
+  }
 
-function burst(agent: Agent, port: number, token: string): Promise<unknown> {
-  return Promise.all(Array.from({ length: CONCURRENCY }, () => get(agent, port, token)));
+  #connect(port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port, noDelay: true }, () => {
+        this.#sockets.push(socket);
+        this.#idle.push(socket);
+        resolve();
+      });
+      let buffered: Buffer = Buffer.alloc(0);
+      socket.on('data', (chunk: Buffer) => {
+        buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+        // One request in flight per connection: at most one response is framed per exchange.
+        const end = buffered.indexOf('\r\n\r\n');
+        if (end === -1) return;
+        const head = buffered.toString('latin1', 0, end);
+        const status = head.slice(9, 12);
+        if (status !== '200') return this.#fail(new Error(`HTTP ${status}`));
+        const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+        if (!length) return this.#fail(new Error(`a response without Content-Length: ${head}`));
+        const total = end + 4 + Number(length[1]);
+        if (buffered.length < total) return;
+        if (buffered.length > total) return this.#fail(new Error('more bytes than one response'));
+        buffered = Buffer.alloc(0);
+        this.#completed++;
+        if (this.#waiter && this.#completed >= this.#target) {
+          const { resolve } = this.#waiter;
+          this.#waiter = undefined;
+          resolve();
+        }
+        if (this.#waiter) socket.write(this.request);
+        else this.#idle.push(socket);
+      });
+      socket.on('error', (error) => {
+        reject(error);
+        this.#fail(error);
+      });
+    });
+  }
+
+  #fail(error: Error): void {
+    this.#failure ??= error;
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.reject(error);
+  }
+
+  /** Resolves after CONCURRENCY more responses. */
+  operation(): Promise<void> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    this.#target += CONCURRENCY;
+    if (this.#completed >= this.#target) return Promise.resolve();
+    const waiting = new Promise<void>((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+    });
+    for (const socket of this.#idle.splice(0)) socket.write(this.request);
+    return waiting;
+  }
+
+  close(): void {
+    for (const socket of this.#sockets) socket.destroy();
+  }
 }
 
 // --- the API variants (this process) -------------------------------------------------------------
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
-async function listen(handler: Handler): Promise<{ server: Server; port: number }> {
-  const server = createServer((req, res) => {
+interface Variant {
+  server: Server;
+  port: number;
+  /** Requests answered, for attributing this process's CPU to the candidate being measured. */
+  requests: number;
+}
+
+async function listen(handler: Handler): Promise<Variant> {
+  const variant = { requests: 0 } as Variant;
+  variant.server = createServer((req, res) => {
+    variant.requests++;
     Promise.resolve(handler(req, res)).catch(() => {
       res.writeHead(500).end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, port: (server.address() as AddressInfo).port };
+  // The same for every variant: idle keep-alive connections survive the other candidates' slices.
+  variant.server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => variant.server.listen(0, '127.0.0.1', resolve));
+  variant.port = (variant.server.address() as AddressInfo).port;
+  return variant;
+}
+
+/**
+ * This process's CPU per candidate: sampled every 100 ms and attributed to the variant that answered
+ * most requests in the interval (the load generator measures one candidate at a time).
+ */
+function accountCpu(variants: Partial<Record<Candidate, Variant>>): {
+  stop(): Partial<Record<Candidate, { cpuMs: number; wallMs: number }>>;
+} {
+  const spent: Partial<Record<Candidate, { cpuMs: number; wallMs: number }>> = {};
+  const last = new Map<Candidate, number>();
+  let cpu = process.cpuUsage();
+  let at = performance.now();
+  const timer = setInterval(() => {
+    const used = process.cpuUsage(cpu);
+    const now = performance.now();
+    let busiest: Candidate | undefined;
+    let most = 0;
+    for (const [name, variant] of Object.entries(variants) as [Candidate, Variant][]) {
+      const served = variant.requests - (last.get(name) ?? 0);
+      last.set(name, variant.requests);
+      if (served > most) {
+        most = served;
+        busiest = name;
+      }
+    }
+    if (busiest) {
+      const account = spent[busiest] ?? { cpuMs: 0, wallMs: 0 };
+      spent[busiest] = account;
+      account.cpuMs += (used.user + used.system) / 1000;
+      account.wallMs += now - at;
+    }
+    cpu = process.cpuUsage();
+    at = now;
+  }, 100);
+  return {
+    stop() {
+      clearInterval(timer);
+      return spent;
+    },
+  };
 }
 
 function close(server: Server): Promise<void> {
@@ -160,8 +307,12 @@ function close(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
+/** The one response of every variant (with its length, so the load generator can frame it simply). */
 function ok(res: ServerResponse, body: unknown): void {
-  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  const text = JSON.stringify(body);
+  res
+    .writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+    .end(text);
 }
 
 async function heapUsed(): Promise<number> {
@@ -229,7 +380,11 @@ async function provision(started: IssuerStarted) {
     name: 'bench daemon',
     grants: [{ api: AUDIENCE, roles: ['Bench.Read'] }],
   })) as { application: { client_id: string }; client_secret: { value: string } };
-  const apiClient = (await admin('POST', '/applications', { name: 'bench API (introspection)' })) as {
+  // The issuer lets a client introspect only tokens for an API its application is granted on.
+  const apiClient = (await admin('POST', '/applications', {
+    name: 'bench API (introspection)',
+    grants: [{ api: AUDIENCE, roles: ['Bench.Read'] }],
+  })) as {
     application: { client_id: string };
     client_secret: { value: string };
   };
@@ -251,12 +406,16 @@ export default {
     'Requests/s of a trivial node:http endpoint: unprotected vs OpenCAE guard (warm cache) vs per-request jose verification vs RFC 7662 introspection at a real issuer; memory and lookups with 1,000,000 revoked subjects.',
   async run(ctx) {
     const options = defaultMeasureOptions(ctx);
-    const interleaving = `median of ${options.rounds} interleaved rounds, ${options.durationMs} ms per candidate after ${options.warmupMs} ms warm-up`;
+    // More, shorter rounds for the HTTP candidates: the paired per-round ratios need many pairs.
+    const httpOptions = ctx.quick ? options : { durationMs: 10_000, warmupMs: 1000, rounds: 20 };
+    const describe = (o: MeasureOptions) =>
+      `median of ${o.rounds} interleaved rounds of ${Math.round(o.durationMs / o.rounds)} ms per candidate after ${o.warmupMs} ms warm-up`;
+    const interleaving = describe(options);
     const measurements: Measurement[] = [];
 
     const issuer = await spawnRole<IssuerStarted>('issuer');
     const issuerUrl = issuer.first.url;
-    const servers: Partial<Record<Candidate, { server: Server; port: number }>> = {};
+    const servers: Partial<Record<Candidate, Variant>> = {};
     let authenticate: ReturnType<typeof createNodeGuard> | undefined;
     let load: { child: ChildProcess } | undefined;
     try {
@@ -294,7 +453,9 @@ export default {
         (await issuerCall(`${issuerUrl}/jwks`, {})) as unknown as Parameters<typeof createLocalJWKSet>[0],
       );
 
-      servers.unprotected = await listen((_req, res) => ok(res, { sub: 'anonymous' }));
+      // Every variant answers this same body: the token's subject.
+      const subject = String(decodeJwt(token).sub);
+      servers.unprotected = await listen((_req, res) => ok(res, { sub: subject }));
       servers.opencae = await listen(async (req, res) => {
         const auth = await guard(req, res);
         if (auth) ok(res, { sub: auth.claims.sub });
@@ -334,13 +495,19 @@ export default {
       const loader = await spawnRole<'ready'>('load');
       load = loader;
       const finished = nextMessage<LoadResult>(loader.child);
-      loader.child.send({ ports, token, options } satisfies LoadRequest);
+      const cpu = accountCpu(servers);
+      loader.child.send({ ports, token, options: httpOptions } satisfies LoadRequest);
       const rates = await finished;
+      const apiCpu = cpu.stop();
 
-      const method = `load from a separate process (keep-alive node:http client, ${CONCURRENCY} concurrent GETs per operation); the API variants share one process; a real OpenCAE issuer (PGlite) in a third process; RS256 at+jwt from the issuer; ${interleaving}`;
+      const method = `load from a separate process (${CONCURRENCY} raw keep-alive connections, one GET in flight on each, closed loop); the API variants share one process (node:http, same response body); a real OpenCAE issuer (PGlite) in a third process; RS256 at+jwt from the issuer; ${describe(httpOptions)}; machine load average ${os.loadavg()[0]!.toFixed(1)} on ${os.availableParallelism()} cores at the end`;
       const all: Partial<Record<Candidate, number>> = {};
-      for (const [name, rate] of Object.entries(rates) as [Candidate, { median: number }][])
+      for (const [name, rate] of Object.entries(rates) as [Candidate, CandidateLoad][])
         all[name] = rate.median * CONCURRENCY;
+      const share = (spent: { cpuMs: number; wallMs: number } | undefined) =>
+        spent && spent.wallMs > 0 ? `${Math.round((spent.cpuMs / spent.wallMs) * 100)}%` : 'n/a';
+      const cpuNote = (name: Candidate) =>
+        `; CPU while measured: API process ${share(apiCpu[name])} of a core, load generator ${share(rates[name])}`;
       const names: Record<Candidate, string> = {
         unprotected: 'resource.http.unprotected',
         opencae: 'resource.http.opencae',
@@ -366,7 +533,29 @@ export default {
               .filter(([peer]) => peer !== name)
               .map(([peer, v]) => [names[peer], v]),
           ),
-          method: `${method}${detail[name]}`,
+          method: `${method}${detail[name]}${cpuNote(name)}`,
+        });
+      }
+      // Paired per round (measured back to back), so load drift on a shared machine cancels out.
+      const pairedRatio = (a: Candidate, b: Candidate) => {
+        const [x, y] = [rates[a]?.samples, rates[b]?.samples];
+        if (!x || !y) return undefined;
+        return median(x.map((rate, round) => rate / (y[round] ?? Number.NaN)));
+      };
+      const targets: [Candidate, number][] = [
+        ['unprotected', 0.9],
+        ['jose', 3],
+        ['introspection', 10],
+      ];
+      for (const [peer, target] of targets) {
+        const ratio = pairedRatio('opencae', peer);
+        if (ratio === undefined) continue;
+        measurements.push({
+          name: `resource.http.ratio.opencae-vs-${peer}`,
+          metric: 'ratio',
+          value: Math.round(ratio * 1000) / 1000,
+          unit: `opencae/${peer}`,
+          method: `median over ${httpOptions.rounds} rounds of the OpenCAE rate / the ${peer} rate measured in the same round (ratio of the medians: ${((all.opencae ?? 0) / (all[peer] ?? Number.NaN)).toFixed(3)}); target ≥ ${target}`,
         });
       }
     } finally {
