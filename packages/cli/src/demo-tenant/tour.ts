@@ -60,7 +60,7 @@ export function startBanner(
       '',
       `  npx opencae users disable ${tenant.member.username} --data ${data}    # users, risk, sessions: npx opencae users --help`,
       '  npx opencae demo                                  # the whole scenario, narrated and timed',
-      `  console: sign in at ${base}/console/ (any demo user; see docs/console.md)`,
+      `  console: ${base}/console/ (signing in: docs/console.md)`,
     );
   }
   lines.push('Press Ctrl-C to stop.', '');
