@@ -261,14 +261,21 @@ async function listen(handler: Handler): Promise<Variant> {
   return variant;
 }
 
+interface ApiCpu {
+  cpuMs: number;
+  wallMs: number;
+  /** Requests answered in the intervals attributed to the candidate. */
+  requests: number;
+}
+
 /**
  * This process's CPU per candidate: sampled every 100 ms and attributed to the variant that answered
  * most requests in the interval (the load generator measures one candidate at a time).
  */
 function accountCpu(variants: Partial<Record<Candidate, Variant>>): {
-  stop(): Partial<Record<Candidate, { cpuMs: number; wallMs: number }>>;
+  stop(): Partial<Record<Candidate, ApiCpu>>;
 } {
-  const spent: Partial<Record<Candidate, { cpuMs: number; wallMs: number }>> = {};
+  const spent: Partial<Record<Candidate, ApiCpu>> = {};
   const last = new Map<Candidate, number>();
   let cpu = process.cpuUsage();
   let at = performance.now();
@@ -286,10 +293,11 @@ function accountCpu(variants: Partial<Record<Candidate, Variant>>): {
       }
     }
     if (busiest) {
-      const account = spent[busiest] ?? { cpuMs: 0, wallMs: 0 };
+      const account = spent[busiest] ?? { cpuMs: 0, wallMs: 0, requests: 0 };
       spent[busiest] = account;
       account.cpuMs += (used.user + used.system) / 1000;
       account.wallMs += now - at;
+      account.requests += most;
     }
     cpu = process.cpuUsage();
     at = now;
@@ -534,6 +542,19 @@ export default {
               .map(([peer, v]) => [names[peer], v]),
           ),
           method: `${method}${detail[name]}${cpuNote(name)}`,
+        });
+      }
+      // CPU the API process spends per request: unlike req/s on a shared machine, it does not depend on
+      // how the scheduler shares the cores (jose's WebCrypto verification also runs on libuv threads).
+      for (const name of Object.keys(all) as Candidate[]) {
+        const spent = apiCpu[name];
+        if (!spent || spent.requests === 0) continue;
+        measurements.push({
+          name: `${names[name]}.cpu-per-request`,
+          metric: 'cpu',
+          value: Math.round((spent.cpuMs / spent.requests) * 10_000) / 10,
+          unit: 'µs/req',
+          method: `API process CPU time (all its threads; process.cpuUsage sampled every 100 ms, each interval attributed to the candidate that answered most requests in it) / the requests answered in those intervals, same run${name === 'introspection' ? "; the issuer's own CPU is not included" : ''}`,
         });
       }
       // Paired per round (measured back to back), so load drift on a shared machine cancels out.
