@@ -8,21 +8,17 @@ import type { AddressInfo } from 'node:net';
 import { OpenCaeClient } from '@opencae/client';
 import { OPENCAE } from '@opencae/protocol';
 import {
+  createLocationEnforcer,
   createResourceGuard,
   createSsfReceiver,
+  LocationPolicyClient,
   MemoryRevocationStore,
+  type PolicyChangedEvent,
   RedisRevocationStore,
   type RevocationStore,
   type SsfReceiver,
 } from '@opencae/resource';
 import { createNodeGuard, createNodePushHandler } from '@opencae/resource/node';
-// The location-policy sync is not re-exported by @opencae/resource yet (its index says "to be
-// re-exported"); the sample reaches into the package source until it is.
-import {
-  createLocationEnforcer,
-  LocationPolicyClient,
-  type PolicyChangedEvent,
-} from '../../packages/resource/src/location-policy/index.js';
 
 /** Revocation state must outlive the longest token (28 h CAE tokens). */
 const RETENTION_SECONDS = 28 * 3600 + 60;

@@ -34,6 +34,7 @@ export {
   LocationRules,
   type LocationRulesSource,
   locationPolicyDocumentSchema,
+  type PolicyChangedEvent,
 } from './location-policy/index.js';
 export {
   ASYMMETRIC_ALGORITHMS,
