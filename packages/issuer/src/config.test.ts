@@ -21,14 +21,17 @@ describe('parseIssuerConfig dataDir', () => {
 });
 
 describe('an issuer started with dataDir memory://', () => {
-  it('keeps its embedded store in memory and creates no folder', async () => {
+  it('keeps its embedded store in memory, not in a folder named after the URL', async () => {
     const { existsSync } = await import('node:fs');
+    const { randomUUID } = await import('node:crypto');
     const { createIssuer } = await import('./server.js');
-    const issuer = await createIssuer({ issuerUrl, dataDir: 'memory://', port: 0 }, { modules: [] });
+    const name = `opencae-config-test-${randomUUID()}`;
+    const issuer = await createIssuer({ issuerUrl, dataDir: `memory://${name}`, port: 0 }, { modules: [] });
     try {
-      expect(issuer.context.config.dataDir).toBe('memory://');
+      expect(issuer.context.config.dataDir).toBe(`memory://${name}`);
       expect(issuer.context.storage.engine).toBe('pglite');
-      expect(existsSync(resolve('memory:'))).toBe(false);
+      // What path.resolve made of it before: <cwd>/memory:/<name>, with the store in pgdata/.
+      expect(existsSync(resolve(`memory://${name}`))).toBe(false);
     } finally {
       await issuer.close();
     }
