@@ -74,3 +74,23 @@ describe.each(storageEngines)('directory bootstrap on $name', ({ open }) => {
     expect(JSON.parse(before).client_id).toBe(again.adminClientId);
   });
 });
+
+describe('directory bootstrap on an in-memory store', () => {
+  it('returns the admin credentials instead of writing a file under a "memory:" folder', async () => {
+    const { openStorage } = await import('../storage/database.js');
+    const storage = await openStorage({ dataDir: 'memory://' });
+    const cwd = process.cwd();
+    const workDir = await mkdtemp(join(tmpdir(), 'opencae-bootstrap-cwd-'));
+    process.chdir(workDir);
+    try {
+      const result = await bootstrapDirectory(storage.db, { issuer, dataDir: 'memory://' });
+      expect(result.credentialsFile).toBeUndefined();
+      expect(result.credentials?.client_id).toBe(result.adminClientId);
+      await expect(stat(join(workDir, 'memory:'))).rejects.toThrow();
+    } finally {
+      process.chdir(cwd);
+      await storage.close();
+      await rm(workDir, { recursive: true, force: true });
+    }
+  });
+});

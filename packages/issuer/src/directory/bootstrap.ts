@@ -28,6 +28,11 @@ export interface BootstrapResult {
   adminClientId: string;
   /** Set when this call created the admin application and wrote the credentials file. */
   credentialsFile?: string;
+  /**
+   * Set when this call created the admin application on an in-memory store (`memory://`), which has no
+   * folder for admin.json: the only copy of the secret, for the embedding program or test.
+   */
+  credentials?: AdminCredentials;
 }
 
 /** The tenant id (`tid`), created on first use (the token service may create it first; same format). */
@@ -49,6 +54,8 @@ export async function bootstrapDirectory(
   db: Db,
   options: { issuer: string; dataDir: string },
 ): Promise<BootstrapResult> {
+  // An in-memory store has no data folder: writing there would create a `memory:` folder in the cwd.
+  const inMemory = options.dataDir.startsWith('memory://');
   const file = join(options.dataDir, ADMIN_CREDENTIALS_FILE);
   let wroteFile = false;
   try {
@@ -93,6 +100,7 @@ export async function bootstrapDirectory(
         client_id: clientId,
         client_secret: created.client_secret!.value,
       };
+      if (inMemory) return { tenantId, adminClientId: clientId, credentials };
       await writeCredentialsFile(file, credentials);
       wroteFile = true;
       return { tenantId, adminClientId: clientId, credentialsFile: file };
