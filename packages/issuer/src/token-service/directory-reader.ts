@@ -5,13 +5,15 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../storage/database.js';
-import type { RiskLevel } from '../storage/schema.js';
+import type { RiskLevel, UserKind } from '../storage/schema.js';
 
 export interface UserState {
   id: string;
   username: string;
   displayName: string;
   email: string | null;
+  /** Member or guest (the sign-in log and Conditional Access tell them apart). */
+  kind: UserKind;
   passwordHash: string | null;
   enabled: boolean;
   deletedAt: Date | null;
@@ -245,6 +247,7 @@ function toUser(row: {
   username: string;
   display_name: string;
   email: string | null;
+  kind: UserKind;
   password_hash: string | null;
   enabled: boolean;
   deleted_at: Date | null;
@@ -260,6 +263,7 @@ function toUser(row: {
     username: row.username,
     displayName: row.display_name,
     email: row.email,
+    kind: row.kind,
     passwordHash: row.password_hash,
     enabled: row.enabled,
     deletedAt: row.deleted_at,

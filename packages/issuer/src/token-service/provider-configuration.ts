@@ -22,7 +22,7 @@ import { SIGNING_ALG } from '../keys/signing-keys.js';
 import type { Db } from '../storage/database.js';
 import { decideLifetime, evaluateEssentialClaims, isCaeCapable } from './cae-rules.js';
 import { ApplicationClientAdapter } from './client-registry.js';
-import { applicationRefusal, userRefusal } from './current-state.js';
+import { applicationRefusal, issueSecond, userRefusal } from './current-state.js';
 import type { ApplicationState, DirectoryReader } from './directory-reader.js';
 import { TokenServiceError } from './errors.js';
 import { messagePage } from './interaction/pages.js';
@@ -96,7 +96,8 @@ export function buildProviderConfiguration(deps: ProviderDependencies): Configur
       const accountId = ctx.oidc.session?.accountId;
       if (!accountId) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
       const user = await directory.userById(accountId);
-      const why = userRefusal(user, fromEpoch(ctx.oidc.session?.authTime));
+      // authTime() is a method of oidc-provider's Session: the sign-in time in unix seconds.
+      const why = userRefusal(user, fromEpoch(ctx.oidc.session?.authTime()));
       return why ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT;
     },
   );
@@ -289,10 +290,18 @@ export function buildProviderConfiguration(deps: ProviderDependencies): Configur
           if (state.ip) payload.ipaddr = state.ip;
           if (decision.cae) payload.xms_cc = ['cp1'];
           // A challenge's nbf is the revocation time, and resources refuse iat <= it: issue strictly after.
-          const iat =
-            state.notBefore === undefined
-              ? Number(payload.iat)
-              : Math.max(Number(payload.iat), state.notBefore + 1);
+          // Nor is a token older than its sign-in, or than a change of its app in the same second
+          // (resources refuse iat <= a revocation's second; this token was issued after the change).
+          const source = (ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.RefreshToken) as
+            | { authTime?: unknown }
+            | undefined;
+          const sp = (await applicationOf(ctx, clientId))?.servicePrincipal;
+          const iat = Math.max(
+            Number(payload.iat),
+            state.notBefore === undefined ? 0 : state.notBefore + 1,
+            isApp || typeof source?.authTime !== 'number' ? 0 : source.authTime,
+            issueSecond(0, [sp?.credentialsChangedAt, sp?.sessionsRevokedAt]),
+          );
           payload.iat = iat;
           payload.nbf = iat;
         },

@@ -43,6 +43,7 @@ export function tokenServiceModule(options: TokenServiceOptions = {}): TokenServ
         provider: () => current.provider,
         directory: current.directory,
         store: new SignInStore(context.db),
+        db: context.db,
         issuer: context.config.issuerUrl,
       });
     },

@@ -10,7 +10,9 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { InteractionResults, Provider } from 'oidc-provider';
 import { constantTimeEqual, verifyPassword } from '../../crypto/secrets.js';
-import { userRefusal } from '../current-state.js';
+import { recordMfaEnrollment } from '../../directory/user-actions.js';
+import type { Db } from '../../storage/database.js';
+import { issueSecond, userRefusal } from '../current-state.js';
 import type { DirectoryReader, UserState } from '../directory-reader.js';
 import { INTERACTION_PATH } from '../provider-configuration.js';
 import { enrollPage, messagePage, PAGE_CSP, signInPage, totpPage } from './pages.js';
@@ -23,6 +25,8 @@ interface Deps {
   provider: () => Provider;
   directory: DirectoryReader;
   store: SignInStore;
+  /** Where the directory's services write (TOTP enrollment and its security event). */
+  db: Db;
   issuer: string;
 }
 
@@ -76,7 +80,14 @@ export async function registerSignInRoutes(app: FastifyInstance, deps: Deps): Pr
           return fail(deps, request, reply, details, state, 'Wrong username or password.', username);
         const why = userRefusal(user, undefined);
         if (why) return finish(deps, request, reply, { error: 'access_denied', error_description: why });
-        return afterPassword(deps, request, reply, details, state, user);
+        return afterPassword(
+          deps,
+          request,
+          reply,
+          details,
+          { ...state, passwordVerifiedAt: Date.now() },
+          user,
+        );
       },
     );
 
@@ -109,8 +120,11 @@ export async function registerSignInRoutes(app: FastifyInstance, deps: Deps): Pr
             'That code was already used. Wait for the next one.',
           );
         }
-        if (state.stage === 'enroll' && secret) await deps.store.enrollTotp(user.id, secret);
-        return login(deps, request, reply, details, user, ['pwd', 'otp']);
+        if (state.stage === 'enroll' && secret) {
+          // The directory stores the secret and announces MFA as enabled (CAEP credential-change) at once.
+          await recordMfaEnrollment({ db: deps.db, issuer: deps.issuer, actor: user.id }, user.id, secret);
+        }
+        return login(deps, request, reply, details, state, user, ['pwd', 'otp']);
       },
     );
   });
@@ -251,7 +265,7 @@ async function afterPassword(
     await deps.store.put(details.uid, next);
     return render(deps, reply, details, next);
   }
-  return login(deps, request, reply, details, user, ['pwd']);
+  return login(deps, request, reply, details, state, user, ['pwd']);
 }
 
 async function login(
@@ -259,11 +273,38 @@ async function login(
   request: FastifyRequest,
   reply: FastifyReply,
   details: Details,
+  state: SignInState,
   user: UserState,
   amr: string[],
 ) {
+  // Read again, uncached: a password reset or a session revocation committed since the password was
+  // verified ends this sign-in, which started with what may have been the old password.
+  const current = await deps.directory.userByUsername(user.username);
+  const verifiedAt = state.passwordVerifiedAt ?? 0;
+  const changes = [current?.credentialsChangedAt, current?.sessionsRevokedAt];
+  if (
+    !current ||
+    current.id !== user.id ||
+    changes.some((change) => change && change.getTime() >= verifiedAt)
+  ) {
+    const restarted: SignInState = { ...newState(), csrf: state.csrf };
+    await deps.store.put(details.uid, restarted);
+    return render(
+      deps,
+      reply.code(409),
+      details,
+      restarted,
+      'Your account changed during sign-in. Sign in again.',
+    );
+  }
+  const why = userRefusal(current, undefined);
+  if (why) return finish(deps, request, reply, { error: 'access_denied', error_description: why });
+  const application = await deps.directory.applicationByClientId(String(details.params.client_id ?? ''));
+  const sp = application?.servicePrincipal;
+  // Stamped after every change of the same second, so the grant is never taken for an older one.
+  const ts = issueSecond(Date.now(), [...changes, sp?.credentialsChangedAt, sp?.sessionsRevokedAt]);
   await deps.store.delete(details.uid);
-  return finish(deps, request, reply, { login: { accountId: user.id, amr, remember: true } });
+  return finish(deps, request, reply, { login: { accountId: user.id, amr, remember: true, ts } });
 }
 
 /** First-party consent: grants what the prompt is missing; the API grants already bound it. */

@@ -1,6 +1,6 @@
 /**
  * Server-side state of a sign-in in progress (who passed the password step, a pending TOTP secret,
- * the form's anti-forgery token) and the TOTP writes. Kept in the database, so a sign-in may continue
+ * the form's anti-forgery token) and which TOTP codes were spent. Kept in the database, so a sign-in may continue
  * on any replica; nothing of it is trusted from the browser.
  */
 import { sql } from 'kysely';
@@ -18,6 +18,8 @@ export interface SignInState {
   pendingSecret?: string;
   /** Failed attempts in this interaction (password or code). */
   failures: number;
+  /** When the password was verified (ms): a credential change after it ends the sign-in. */
+  passwordVerifiedAt?: number;
 }
 
 const SIGN_IN_TTL_SECONDS = 600;
@@ -60,15 +62,5 @@ export class SignInStore {
       .returning('id')
       .executeTakeFirst();
     return result !== undefined;
-  }
-
-  /** Completes enrollment: the confirmed secret becomes the user's second factor. */
-  async enrollTotp(userId: string, secret: string): Promise<void> {
-    await this.db
-      .updateTable('users')
-      .set({ totp_secret: secret, totp_enrolled_at: new Date(), updated_at: new Date() })
-      .where('id', '=', userId)
-      .where('totp_enrolled_at', 'is', null)
-      .execute();
   }
 }
