@@ -198,7 +198,7 @@ export function createResourceGuard(input: ResourceOptions): ResourceGuard {
       let token: string | undefined;
       let claims: AccessTokenClaims | undefined;
       const header = singleHeader(headers, 'authorization');
-      if (header !== undefined && header.startsWith('Bearer ')) {
+      if (header?.startsWith('Bearer ')) {
         token = header.slice(7);
         claims = verifier.cached(token, options.now());
       }
