@@ -3,7 +3,7 @@
  * → one result per policy and the decision the token service enforces. No I/O, no clock, no
  * randomness; the same input always gives the same output, whatever the order of the policies.
  */
-import { parseIpAddress } from './ip-range-index.js';
+import { parseIpAddress } from '@opencae/protocol';
 import type { LocationMatcher, NamedLocation } from './named-location.js';
 import {
   ALL,

@@ -1,7 +1,6 @@
 export { conditionalAccessAdminRoutes, POLICY_VERSION_HEADER } from './admin-routes.js';
 export * from './errors.js';
 export * from './evaluate.js';
-export * from './ip-range-index.js';
 export * from './location-policy-document.js';
 export * from './module.js';
 export * from './named-location.js';

@@ -3,8 +3,9 @@
  * Ranges may overlap (within a location and across locations); each is validated with a message that
  * names the offending entry.
  */
+
+import { type IpRange, IpRangeIndex, IpRangeSyntaxError, parseIpRange } from '@opencae/protocol';
 import { z } from 'zod';
-import { type IpRange, IpRangeIndex, IpRangeSyntaxError, parseIpRange } from './ip-range-index.js';
 
 /** Generous: the index stays O(log n); this only bounds one request body (docs/conditional-access.md). */
 export const MAX_RANGES_PER_LOCATION = 100_000;

@@ -2,8 +2,9 @@
  * A location policy document compiled for per-request checks: one range index over all its named
  * locations (O(log n) per lookup), policies by id. Immutable; a refresh builds a new one.
  */
+
+import { IpRangeIndex, parseIpRange } from '@opencae/protocol';
 import type { LocationPolicy, LocationPolicyDocument } from './document.js';
-import { IpRangeIndex, parseIpRange } from './ip-range-index.js';
 
 const ALL = 'All';
 const ALL_TRUSTED = 'AllTrusted';

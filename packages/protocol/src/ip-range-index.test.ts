@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
@@ -136,14 +135,5 @@ describe('IpRangeIndex', () => {
     expect(parseIpAddress('fe80::1%eth0')).toEqual({ family: 6, value: (0xfe80n << 112n) | 1n });
     expect(parseIpAddress('nonsense')).toBeUndefined();
     expect(parseIpAddress('')).toBeUndefined();
-  });
-
-  it('is the same file as the resource SDK copy', () => {
-    const here = readFileSync(new URL('./ip-range-index.ts', import.meta.url), 'utf8');
-    const resource = readFileSync(
-      new URL('../../../resource/src/location-policy/ip-range-index.ts', import.meta.url),
-      'utf8',
-    );
-    expect(resource).toBe(here);
   });
 });

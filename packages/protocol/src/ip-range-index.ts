@@ -3,11 +3,11 @@
  * ranges and however they overlap. All ranges of one family are cut into disjoint segments, each
  * carrying the (interned) list of keys covering it; a lookup is one binary search.
  *
- * This file is kept byte-identical in packages/issuer/src/conditional-access and
- * packages/resource/src/location-policy (a test checks it) until it moves to @opencae/protocol.
+ * Shared by the issuer (Conditional Access evaluation) and the resource SDK (location enforcement).
  */
 import { isIPv6 } from 'node:net';
 import ipaddr from 'ipaddr.js';
+import { OpenCaeError } from './errors.js';
 
 export type IpFamily = 4 | 6;
 
@@ -17,14 +17,13 @@ export type IpRange = { family: 4; first: number; last: number } | { family: 6; 
 export type IpAddressValue = { family: 4; value: number } | { family: 6; value: bigint };
 
 /** Why a range or address text was refused; `message` says exactly what is wrong. */
-export class IpRangeSyntaxError extends Error {
-  readonly code = 'ERR_IP_RANGE_INVALID';
+export class IpRangeSyntaxError extends OpenCaeError {
+  declare readonly code: 'ERR_IP_RANGE_INVALID';
   constructor(
     readonly input: string,
     message: string,
   ) {
-    super(message);
-    this.name = 'IpRangeSyntaxError';
+    super('ERR_IP_RANGE_INVALID', message);
   }
 }
 
