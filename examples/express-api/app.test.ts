@@ -5,8 +5,8 @@ import {
   FakeTransmitter,
   trustedOnlyDocument,
 } from '../../packages/resource/test/support/fake-transmitter.js';
+import { configFromEnv } from '../shared/config.js';
 import { createExampleApp } from './app.js';
-import { configFromEnv } from './config.js';
 
 describe.each(['poll', 'push'] as const)('Express example, %s delivery', (delivery) => {
   let transmitter: FakeTransmitter;

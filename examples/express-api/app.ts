@@ -17,7 +17,7 @@ import {
 import { caeAuth } from '@opencae/resource/express';
 import { createNodePushHandler } from '@opencae/resource/node';
 import express, { type Express } from 'express';
-import type { ExampleConfig } from './config.js';
+import type { ExampleConfig } from '../shared/config.js';
 
 const RETENTION_SECONDS = 28 * 3600 + 60;
 

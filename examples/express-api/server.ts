@@ -1,6 +1,7 @@
 /** Starts the example: `npx tsx --conditions=opencae-source examples/express-api/server.ts` (see README.md). */
+
+import { configFromEnv } from '../shared/config.js';
 import { createExampleApp } from './app.js';
-import { configFromEnv } from './config.js';
 
 const config = configFromEnv();
 const example = createExampleApp(config);

@@ -4,8 +4,8 @@ import {
   FakeTransmitter,
   trustedOnlyDocument,
 } from '../../packages/resource/test/support/fake-transmitter.js';
+import { configFromEnv } from '../shared/config.js';
 import { createExampleApp, type ExampleApp } from './app.js';
-import { configFromEnv } from './config.js';
 
 describe('Fastify example, poll delivery', () => {
   let transmitter: FakeTransmitter;

@@ -16,7 +16,7 @@ import {
 } from '@opencae/resource';
 import { caeFastify, ssfPushRoute } from '@opencae/resource/fastify';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { ExampleConfig } from './config.js';
+import type { ExampleConfig } from '../shared/config.js';
 
 const RETENTION_SECONDS = 28 * 3600 + 60;
 

@@ -1,4 +1,4 @@
-/** The example's configuration, from environment variables (documented in README.md), checked at start. */
+/** The Express and Fastify examples' configuration, from environment variables (documented in their READMEs), checked at start. */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
