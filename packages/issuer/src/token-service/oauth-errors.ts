@@ -29,6 +29,11 @@ export function invalidScope(description: string, scope?: string): ProviderError
   return new errors.InvalidScope(description, scope ?? '');
 }
 
+/** 400 interaction_required: only an interactive sign-in (e.g. with MFA) can satisfy the request. */
+export function interactionRequired(description: string): ProviderError {
+  return new errors.InteractionRequired(description);
+}
+
 export function invalidTarget(description: string): ProviderError {
   return new errors.InvalidTarget(description);
 }

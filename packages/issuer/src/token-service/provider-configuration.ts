@@ -17,6 +17,7 @@ import {
   type KoaContextWithOIDC,
   type UnknownObject,
 } from 'oidc-provider';
+import type { ConditionalAccessService, IssuanceEvaluation } from '../conditional-access/service.js';
 import type { IssuerConfig } from '../config.js';
 import { SIGNING_ALG } from '../keys/signing-keys.js';
 import type { Db } from '../storage/database.js';
@@ -27,6 +28,16 @@ import type { ApplicationState, DirectoryReader } from './directory-reader.js';
 import { TokenServiceError } from './errors.js';
 import { messagePage } from './interaction/pages.js';
 import {
+  authorizationClaims,
+  evaluateOnce,
+  issuanceRefusal,
+  mergeClaimsRequests,
+  requestedAudiences,
+  shapeToken,
+  signInRequirement,
+} from './issuance-policy.js';
+import {
+  interactionRequired,
   invalidClient,
   invalidGrant,
   invalidRequest,
@@ -57,6 +68,8 @@ export interface ProviderDependencies {
   /** Private JWKs, the active signing key first. */
   signingKeys: JWK[];
   cookieKeys: string[];
+  /** Evaluated at every token request (and at sign-in for MFA). */
+  conditionalAccess: ConditionalAccessService;
 }
 
 type Ctx = KoaContextWithOIDC;
@@ -71,6 +84,32 @@ function establishedAt(source: UnknownObject | undefined): Date | undefined {
   return fromEpoch(source.authTime) ?? fromEpoch(source.iiat) ?? fromEpoch(source.iat);
 }
 
+/** The code or refresh token a token request redeems (the rotated refresh token once rotated). */
+function grantSource(ctx: Ctx): { claims?: ClaimsRequest; amr?: unknown; resource?: unknown } | undefined {
+  return (ctx.oidc.entities.RefreshToken ?? ctx.oidc.entities.AuthorizationCode) as
+    | { claims?: ClaimsRequest; amr?: unknown; resource?: unknown }
+    | undefined;
+}
+
+/** The sign-in behind the redeemed code or refresh token included a second factor. */
+function mfaDone(amr: unknown): boolean {
+  return Array.isArray(amr) && amr.includes('otp');
+}
+
+/**
+ * The API a code or refresh token redemption is for, known before oidc-provider resolves it (and before
+ * it rotates the refresh token): the `resource` parameter, else the API named by `scope`, else the one
+ * the grant was made for.
+ */
+function redeemedAudience(ctx: Ctx, token: UnknownObject): string | undefined {
+  const resource = ctx.oidc.params?.resource;
+  if (typeof resource === 'string') return resource;
+  const named = audiencesOf(ctx.oidc.params?.scope as string | undefined);
+  if (named.length === 1) return named[0];
+  const bound = Array.isArray(token.resource) ? token.resource : [token.resource];
+  return bound.length === 1 && typeof bound[0] === 'string' ? bound[0] : undefined;
+}
+
 export function buildProviderConfiguration(deps: ProviderDependencies): Configuration {
   const { config, db, directory } = deps;
   const activeKid = deps.signingKeys[0]?.kid;
@@ -79,14 +118,33 @@ export function buildProviderConfiguration(deps: ProviderDependencies): Configur
   const applicationOf = (ctx: Ctx, clientId: string): Promise<ApplicationState | undefined> =>
     applicationForRequest(directory, clientId, requestStateOf(ctx));
 
-  /** The claims that rule this token: the request's own `claims`, else those remembered from authorization. */
-  const effectiveClaims = (ctx: Ctx): ClaimsRequest | undefined => {
+  /** The claims that rule this token: the request's own `claims` over those remembered from authorization. */
+  const effectiveClaims = (ctx: Ctx): ClaimsRequest | undefined =>
+    mergeClaimsRequests(grantSource(ctx)?.claims ?? undefined, requestStateOf(ctx).claims);
+
+  /**
+   * Conditional Access for this token request and API (evaluated once, kept on the request state):
+   * a block refuses the token, an MFA requirement the sign-in did not meet asks for a new sign-in.
+   */
+  const conditionalAccess = async (
+    ctx: Ctx,
+    audience: string,
+    principal: { type: 'user' | 'servicePrincipal'; id: string },
+  ): Promise<IssuanceEvaluation> => {
     const state = requestStateOf(ctx);
-    if (state.claims) return state.claims;
-    const source = (ctx.oidc.entities.RefreshToken ?? ctx.oidc.entities.AuthorizationCode) as
-      | { claims?: ClaimsRequest }
-      | undefined;
-    return source?.claims ?? undefined;
+    const claims = effectiveClaims(ctx);
+    const evaluation = await evaluateOnce(deps.conditionalAccess, state, {
+      principal,
+      audience,
+      clientIp: state.ip || undefined,
+      claims,
+      cp1: isCaeCapable(claims),
+      mfaDone: principal.type === 'user' && mfaDone(grantSource(ctx)?.amr),
+    });
+    const refusal = issuanceRefusal(evaluation);
+    if (refusal?.kind === 'blocked') throw invalidGrant(refusal.description);
+    if (refusal?.kind === 'mfaRequired') throw interactionRequired(refusal.description);
+    return evaluation;
   };
 
   const accountState = new interactionPolicy.Check(
@@ -101,8 +159,35 @@ export function buildProviderConfiguration(deps: ProviderDependencies): Configur
       return why ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT;
     },
   );
+  // A session signed in without a second factor, asking for an API whose policy requires one.
+  const conditionalAccessMfa = new interactionPolicy.Check(
+    'opencae_conditional_access_mfa',
+    'a Conditional Access policy requires multi-factor authentication',
+    async (ctx: Ctx) => {
+      const accountId = ctx.oidc.session?.accountId;
+      if (!accountId || mfaDone(ctx.oidc.session?.amr)) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      const claims = authorizationClaims(ctx.oidc.params?.claims);
+      const audiences = [
+        ...new Set([
+          ...Object.keys(ctx.oidc.resourceServers ?? {}),
+          ...requestedAudiences(ctx.oidc.params ?? {}),
+        ]),
+      ];
+      const requirement = await signInRequirement(deps.conditionalAccess, {
+        principal: { type: 'user', id: accountId },
+        audiences,
+        clientIp: requestStateOf(ctx).ip || undefined,
+        claims,
+        cp1: isCaeCapable(claims),
+      });
+      return requirement.mfaRequired
+        ? interactionPolicy.Check.REQUEST_PROMPT
+        : interactionPolicy.Check.NO_NEED_TO_PROMPT;
+    },
+  );
   const policy = interactionPolicy.base();
   policy.get('login')?.checks.add(accountState);
+  policy.get('login')?.checks.add(conditionalAccessMfa);
 
   return {
     adapter: (name: string) => (name === 'Client' ? clients : new OidcModelAdapter(db, name)) as never,
@@ -163,6 +248,10 @@ export function buildProviderConfiguration(deps: ProviderDependencies): Configur
           const appWhy = applicationRefusal(await applicationOf(ctx, clientId), since);
           if (appWhy) throw invalidClient(appWhy);
         }
+        // Conditional Access before oidc-provider rotates a refresh token: a refused request leaves
+        // the client its refresh token, to try again where the policies allow it.
+        const audience = ctx.oidc.route === 'token' ? redeemedAudience(ctx, token) : undefined;
+        if (audience && user) await conditionalAccess(ctx, audience, { type: 'user', id: user.id });
       }
       if (!user || user.deletedAt) return undefined;
       return {
@@ -231,20 +320,37 @@ export function buildProviderConfiguration(deps: ProviderDependencies): Configur
           if (!found) throw invalidTarget(`no API is registered with the audience ${audience}`);
           const { api, grant } = found;
           const isTokenEndpoint = ctx.oidc.route === 'token';
-          const grantType = ctx.oidc.params?.grant_type;
-          if (isTokenEndpoint && grantType === 'client_credentials') {
+          const isApp = isTokenEndpoint && ctx.oidc.params?.grant_type === 'client_credentials';
+          if (isApp) {
             const roles = applicationRoles(api, grant, ctx.oidc.params?.scope as string | undefined);
             if (roles.length === 0)
               throw invalidScope(`the application has not been granted any app role on ${audience}`);
           } else if (!grant || grant.scopes.length === 0) {
             throw invalidScope(`the application has not been granted any delegated scope on ${audience}`);
           }
-          const decision = decideLifetime(
-            config.lifetimes,
-            isCaeCapable(effectiveClaims(ctx)),
-            api.caeEnabled,
-          );
-          requestStateOf(ctx).decisions.set(audience, { api, grant, ...decision });
+          const cp1 = isCaeCapable(effectiveClaims(ctx));
+          // The authorization endpoint only checks the API; the token endpoint decides the token, and
+          // never without Conditional Access.
+          let evaluation: IssuanceEvaluation | undefined;
+          if (isTokenEndpoint) {
+            const accountId = ctx.oidc.account?.accountId;
+            const principal = isApp
+              ? { type: 'servicePrincipal' as const, id: application!.servicePrincipal!.id }
+              : accountId
+                ? { type: 'user' as const, id: accountId }
+                : undefined;
+            if (!principal) throw new Error('a token request without a principal reached issuance');
+            evaluation = await conditionalAccess(ctx, audience, principal);
+          }
+          const decision = evaluation
+            ? shapeToken(config.lifetimes, cp1, api.caeEnabled, evaluation)
+            : decideLifetime(config.lifetimes, cp1, api.caeEnabled);
+          requestStateOf(ctx).decisions.set(audience, {
+            api,
+            grant,
+            ...decision,
+            ...(evaluation ? { conditionalAccess: evaluation } : {}),
+          });
           return {
             audience,
             scope: grantableScopes(api, grant).join(' '),
@@ -289,6 +395,8 @@ export function buildProviderConfiguration(deps: ProviderDependencies): Configur
           payload.tid = await directory.tenant();
           if (state.ip) payload.ipaddr = state.ip;
           if (decision.cae) payload.xms_cc = ['cp1'];
+          // xms_pv, xms_lp, xms_ipchk: what the resource's location enforcement reads.
+          if (decision.conditionalAccess) Object.assign(payload, decision.conditionalAccess.claims);
           // A challenge's nbf is the revocation time, and resources refuse iat <= it: issue strictly after.
           // Nor is a token older than its sign-in, or than a change of its app in the same second
           // (resources refuse iat <= a revocation's second; this token was issued after the change).

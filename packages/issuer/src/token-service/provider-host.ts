@@ -5,6 +5,7 @@
  */
 import { IncomingMessage, type ServerResponse } from 'node:http';
 import { Provider } from 'oidc-provider';
+import { type ConditionalAccessService, conditionalAccessFor } from '../conditional-access/service.js';
 import type { IssuerContext } from '../context.js';
 import { AccessTokenIntrospector } from './access-token-introspection.js';
 import { CachedDirectoryReader } from './cached-directory-reader.js';
@@ -22,6 +23,8 @@ export class ProviderHost {
   private current: { provider: Provider; handler: Handler; fingerprint: string } | undefined;
   private rebuilding: Promise<void> | undefined;
   readonly directory: CachedDirectoryReader;
+  /** The issuer's one Conditional Access service (shared with the admin routes: one policy cache). */
+  readonly conditionalAccess: ConditionalAccessService;
   private readonly introspector: AccessTokenIntrospector;
 
   constructor(private readonly context: IssuerContext) {
@@ -32,6 +35,7 @@ export class ProviderHost {
           : context.logger.info('directory cache live'),
     });
     this.directory = new CachedDirectoryReader(context.db, cache);
+    this.conditionalAccess = conditionalAccessFor(context);
     this.introspector = new AccessTokenIntrospector(this.directory, context.accessTokens);
   }
 
@@ -59,6 +63,7 @@ export class ProviderHost {
         directory: this.directory,
         signingKeys: jwks,
         cookieKeys: await loadCookieKeys(this.context.db),
+        conditionalAccess: this.conditionalAccess,
       }),
     );
     // Proxy headers are rewritten by the mount from Fastify's trusted view, see replay().

@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { ClaimsRequest } from '@opencae/protocol';
+import type { IssuanceEvaluation } from '../conditional-access/service.js';
 import type { ApiGrant, ApiState, ApplicationState, DirectoryReader } from './directory-reader.js';
 
 export interface ResourceDecision {
@@ -14,6 +15,8 @@ export interface ResourceDecision {
   grant: ApiGrant | undefined;
   cae: boolean;
   lifetimeSeconds: number;
+  /** Conditional Access for this token (token endpoint only): claims to add, results to log. */
+  conditionalAccess?: IssuanceEvaluation;
 }
 
 export interface RequestState {
@@ -24,6 +27,8 @@ export interface RequestState {
   /** A challenge's essential `nbf`: the new token's `iat`/`nbf` are not earlier. */
   notBefore?: number;
   decisions: Map<string, ResourceDecision>;
+  /** Conditional Access evaluations of this token request, by API audience: one per API. */
+  conditionalAccess: Map<string, Promise<IssuanceEvaluation>>;
   /** Applications read during this request, by client_id: read once, used by every hook. */
   applications: Map<string, Promise<ApplicationState | undefined>>;
 }
@@ -32,9 +37,14 @@ const states = new WeakMap<IncomingMessage, RequestState>();
 
 export function attachRequestState(
   req: IncomingMessage,
-  state: Omit<RequestState, 'decisions' | 'applications'>,
+  state: Omit<RequestState, 'decisions' | 'conditionalAccess' | 'applications'>,
 ): RequestState {
-  const full: RequestState = { ...state, decisions: new Map(), applications: new Map() };
+  const full: RequestState = {
+    ...state,
+    decisions: new Map(),
+    conditionalAccess: new Map(),
+    applications: new Map(),
+  };
   states.set(req, full);
   return full;
 }
@@ -46,6 +56,7 @@ export function requestStateOf(ctx: { req: IncomingMessage; ip?: string }): Requ
     state = {
       ip: ctx.ip ?? ctx.req.socket?.remoteAddress ?? '',
       decisions: new Map(),
+      conditionalAccess: new Map(),
       applications: new Map(),
     };
     states.set(ctx.req, state);

@@ -45,6 +45,7 @@ export function tokenServiceModule(options: TokenServiceOptions = {}): TokenServ
         store: new SignInStore(context.db),
         db: context.db,
         issuer: context.config.issuerUrl,
+        conditionalAccess: current.conditionalAccess,
       });
     },
     async start(context) {

@@ -9,11 +9,14 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { InteractionResults, Provider } from 'oidc-provider';
+import type { ConditionalAccessService } from '../../conditional-access/service.js';
 import { constantTimeEqual, verifyPassword } from '../../crypto/secrets.js';
 import { recordMfaEnrollment } from '../../directory/user-actions.js';
 import type { Db } from '../../storage/database.js';
+import { isCaeCapable } from '../cae-rules.js';
 import { issueSecond, userRefusal } from '../current-state.js';
 import type { DirectoryReader, UserState } from '../directory-reader.js';
+import { authorizationClaims, requestedAudiences, signInRequirement } from '../issuance-policy.js';
 import { INTERACTION_PATH } from '../provider-configuration.js';
 import { enrollPage, messagePage, PAGE_CSP, signInPage, totpPage } from './pages.js';
 import { MAX_FAILURES, type SignInState, type SignInStore } from './sign-in-store.js';
@@ -28,6 +31,8 @@ interface Deps {
   /** Where the directory's services write (TOTP enrollment and its security event). */
   db: Db;
   issuer: string;
+  /** Policies that may block the sign-in or require a second factor for the APIs it asks for. */
+  conditionalAccess: ConditionalAccessService;
 }
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -250,12 +255,25 @@ async function afterPassword(
   state: SignInState,
   user: UserState,
 ) {
+  const claims = authorizationClaims(details.params.claims);
+  const requirement = await signInRequirement(deps.conditionalAccess, {
+    principal: { type: 'user', id: user.id },
+    audiences: requestedAudiences(details.params),
+    clientIp: request.ip,
+    claims,
+    cp1: isCaeCapable(claims),
+  });
+  if (requirement.blocked) {
+    await deps.store.delete(details.uid);
+    return finish(deps, request, reply, { error: 'access_denied', error_description: requirement.blocked });
+  }
   if (user.totpEnrolledAt && user.totpSecret) {
     const next: SignInState = { ...state, stage: 'totp', userId: user.id };
     await deps.store.put(details.uid, next);
     return render(deps, reply, details, next);
   }
-  if (user.mfaRequired) {
+  // Required by an administrator for this user, or by a policy for one of the requested APIs.
+  if (user.mfaRequired || requirement.mfaRequired) {
     const next: SignInState = {
       ...state,
       stage: 'enroll',
