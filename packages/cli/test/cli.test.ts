@@ -63,6 +63,20 @@ describe('opencae usage', () => {
     });
     expect(() => resolveStartConfig({ issuerUrl: 'not a url' }, {})).toThrow(UsageError);
   });
+
+  it('trusts X-Forwarded-* only from the proxies named with --trust-proxy', () => {
+    expect(resolveStartConfig({}, {}).trustProxy).toEqual([]);
+    expect(resolveStartConfig({ trustProxy: '10.0.0.5, 10.1.0.0/16,::1' }, {}).trustProxy).toEqual([
+      '10.0.0.5',
+      '10.1.0.0/16',
+      '::1',
+    ]);
+    expect(resolveStartConfig({}, { OPENCAE_TRUST_PROXY: '192.168.1.1' }).trustProxy).toEqual([
+      '192.168.1.1',
+    ]);
+    for (const bad of ['*', 'true', '10.0.0.0/33', 'proxy.example.com', '10.0.0.1/8/1'])
+      expect(() => resolveStartConfig({ trustProxy: bad }, {})).toThrow(UsageError);
+  });
 });
 
 describe('opencae admin commands against a running issuer', () => {

@@ -4,7 +4,7 @@
  * process (`--no-demo` for the issuer alone).
  */
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Issuer } from '@opencae/issuer';
 import type { Command } from 'commander';
@@ -26,6 +26,7 @@ export interface StartOptions {
   databaseUrl?: string;
   apiPort?: string;
   demo?: boolean;
+  trustProxy?: string;
 }
 
 export interface StartConfig {
@@ -34,6 +35,8 @@ export interface StartConfig {
   dataDir: string;
   issuerUrl: string;
   databaseUrl?: string;
+  /** Proxies (addresses or CIDRs) whose X-Forwarded-* headers are believed; none by default. */
+  trustProxy: string[];
   devMode: boolean;
   /** Seed the demo tenant and run the sample API. */
   demo: boolean;
@@ -72,6 +75,7 @@ export function resolveStartConfig(
   if (url.protocol !== 'https:' && url.protocol !== 'http:')
     throw new UsageError('--issuer-url must be http(s)');
   const databaseUrl = options.databaseUrl ?? env.DATABASE_URL;
+  const trustProxy = parseTrustProxy(options.trustProxy ?? env.OPENCAE_TRUST_PROXY);
   // Development conveniences (http loopback push URLs and redirect URIs) only on a loopback issuer.
   const devMode = url.protocol === 'http:' && LOOPBACK.has(url.hostname);
   const apiPortText = options.apiPort ?? env.OPENCAE_API_PORT;
@@ -87,11 +91,32 @@ export function resolveStartConfig(
     dataDir: resolve(options.data ?? env.OPENCAE_DATA ?? '.opencae'),
     issuerUrl,
     ...(databaseUrl ? { databaseUrl } : {}),
+    trustProxy,
     devMode,
     demo,
     apiPort,
     ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
   };
+}
+
+/**
+ * `--trust-proxy 10.0.0.5,10.1.0.0/16`: only these peers may set X-Forwarded-For/-Proto. Trusting every
+ * peer would let any client spoof its address (and the `ipaddr` claim), so there is no wildcard.
+ */
+function parseTrustProxy(text: string | undefined): string[] {
+  if (text === undefined || text.trim() === '') return [];
+  const entries = text.split(',').map((entry) => entry.trim());
+  for (const entry of entries) {
+    const [address, bits, ...rest] = entry.split('/');
+    const family = isIP(address ?? '');
+    const maxBits = family === 6 ? 128 : 32;
+    const validBits = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= maxBits);
+    if (!family || !validBits || rest.length > 0)
+      throw new UsageError(
+        `--trust-proxy takes IP addresses or CIDR ranges separated by commas, not "${entry}"`,
+      );
+  }
+  return entries;
 }
 
 /** A port free right now: the issuer URL must be known before the issuer listens. */
@@ -131,6 +156,7 @@ export async function startIssuer(config: StartConfig, io: CliIo): Promise<Issue
       host: config.host,
       dataDir: config.dataDir,
       devMode: config.devMode,
+      trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
       ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
     },
     { logger: { level: io.env.OPENCAE_LOG_LEVEL ?? 'warn' } },
@@ -218,6 +244,10 @@ export function startCommand(program: Command, deps: CliDependencies): void {
       'public URL of the issuer, e.g. behind a TLS proxy (env OPENCAE_ISSUER_URL)',
     )
     .option('--database-url <url>', 'PostgreSQL instead of the embedded database (env DATABASE_URL)')
+    .option(
+      '--trust-proxy <addresses>',
+      'comma-separated addresses or CIDRs of the TLS proxies whose X-Forwarded-* headers are trusted (env OPENCAE_TRUST_PROXY)',
+    )
     .option(
       '--api-port <port>',
       'port of the sample API (env OPENCAE_API_PORT, default --port + 1); its revocation state is in Redis when REDIS_URL is set',
