@@ -11,12 +11,14 @@ import { tokenServiceModule } from './token-service/index.js';
  * one line; server.ts knows nothing of them beyond this list.
  */
 export function issuerModules(): IssuerModule[] {
+  // Built first: the token service records every token request in its sign-in log.
+  const logs = logsModule(logsOptionsFromEnvironment(process.env));
   return [
     directoryAdminModule(),
-    tokenServiceModule(),
+    tokenServiceModule({ signInLog: () => logs.signInLog() }),
     conditionalAccessModule(),
     ssfModule(ssfOptionsFromEnvironment(process.env)),
-    logsModule(logsOptionsFromEnvironment(process.env)),
+    logs,
     consoleHostModule(),
   ];
 }

@@ -102,8 +102,8 @@ export function shapeToken(
 
 /** What Conditional Access asks of an interactive sign-in, before any code is issued. */
 export interface SignInRequirement {
-  /** A policy blocks the user from one of the requested APIs. */
-  blocked?: string;
+  /** A policy blocks the user from one of the requested APIs: why, and the evaluation that says so. */
+  blocked?: { description: string; evaluation: IssuanceEvaluation };
   /** A policy requires MFA for one of the requested APIs. */
   mfaRequired: boolean;
 }
@@ -123,7 +123,8 @@ export async function signInRequirement(
   let mfaRequired = false;
   for (const evaluation of evaluations) {
     const refusal = issuanceRefusal(evaluation);
-    if (refusal?.kind === 'blocked') return { blocked: refusal.description, mfaRequired };
+    if (refusal?.kind === 'blocked')
+      return { blocked: { description: refusal.description, evaluation }, mfaRequired };
     if (refusal?.kind === 'mfaRequired') mfaRequired = true;
   }
   return { mfaRequired };

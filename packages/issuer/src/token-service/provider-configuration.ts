@@ -238,6 +238,7 @@ export function buildProviderConfiguration(deps: ProviderDependencies): Configur
     async findAccount(ctx: Ctx, sub: string, redeemed?: object): Promise<Account | undefined> {
       const token = redeemed as UnknownObject | undefined;
       const user = await directory.userById(sub);
+      if (user) requestStateOf(ctx).user = user;
       if (token) {
         // A code or refresh token is being redeemed (or an access token used at userinfo).
         const since = establishedAt(token);

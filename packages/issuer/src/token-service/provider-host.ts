@@ -15,6 +15,7 @@ import { loadCookieKeys } from './cookie-keys.js';
 import { DirectoryCache } from './directory-cache.js';
 import { jwtIntrospection } from './introspection-endpoint.js';
 import { buildProviderConfiguration, ROUTES } from './provider-configuration.js';
+import { recordTokenRequests, type SignInLogSink, SignInRecorder } from './sign-in-recorder.js';
 import { loadSigningKeys } from './signing-key-sync.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -25,9 +26,14 @@ export class ProviderHost {
   readonly directory: CachedDirectoryReader;
   /** The issuer's one Conditional Access service (shared with the admin routes: one policy cache). */
   readonly conditionalAccess: ConditionalAccessService;
+  /** Sign-in log entries of token requests and refused sign-ins (nothing when no log is wired). */
+  readonly signIns: SignInRecorder;
   private readonly introspector: AccessTokenIntrospector;
 
-  constructor(private readonly context: IssuerContext) {
+  constructor(
+    private readonly context: IssuerContext,
+    options: { signInLog?: SignInLogSink | undefined } = {},
+  ) {
     const cache = new DirectoryCache({
       onStatus: (status, error) =>
         status === 'lost'
@@ -36,6 +42,7 @@ export class ProviderHost {
     });
     this.directory = new CachedDirectoryReader(context.db, cache);
     this.conditionalAccess = conditionalAccessFor(context);
+    this.signIns = new SignInRecorder(options.signInLog, context.logger);
     this.introspector = new AccessTokenIntrospector(this.directory, context.accessTokens);
   }
 
@@ -69,6 +76,7 @@ export class ProviderHost {
     // Proxy headers are rewritten by the mount from Fastify's trusted view, see replay().
     provider.proxy = this.context.config.trustProxy !== false;
     installSecretVerification(provider, this.directory);
+    provider.use(recordTokenRequests(this.signIns, ROUTES.token) as never);
     provider.use(addRefreshIn);
     provider.use(jwtIntrospection(this.introspector) as never);
     provider.on('server_error', (_ctx, error) =>

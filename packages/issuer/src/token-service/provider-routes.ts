@@ -15,6 +15,7 @@ import { ROUTES } from './provider-configuration.js';
 import type { ProviderHost } from './provider-host.js';
 import { replay } from './provider-host.js';
 import { attachRequestState } from './request-state.js';
+import type { SignInRecorder } from './sign-in-recorder.js';
 
 /** oidc-provider reads at most 56 KiB of a body; refuse bigger ones up front. */
 const BODY_LIMIT = 56 * 1024;
@@ -22,7 +23,7 @@ const BODY_LIMIT = 56 * 1024;
 export async function registerProviderRoutes(
   app: FastifyInstance,
   host: ProviderHost,
-  options: { trustProxy: boolean },
+  options: { trustProxy: boolean; signIns: SignInRecorder },
 ): Promise<void> {
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
@@ -50,7 +51,7 @@ export async function registerProviderRoutes(
         ip: request.ip,
         trustProxy: options.trustProxy,
       });
-      attachRequestState(copy, { ip: request.ip, ...claims });
+      attachRequestState(copy, { ip: request.ip, correlationId: request.id, ...claims });
       reply.hijack();
       await host.handle(copy, reply.raw);
     };
@@ -70,13 +71,22 @@ export async function registerProviderRoutes(
         });
       } catch (error) {
         if (error instanceof ClaimsRequestError || error instanceof TokenServiceError) {
+          const description = `invalid claims parameter: ${error.message}`;
+          options.signIns.record({
+            app: form.get('client_id') ? { clientId: form.get('client_id') as string } : undefined,
+            grantType: form.get('grant_type') ?? undefined,
+            issuerIp: request.ip,
+            clientCapabilities: [],
+            caeToken: false,
+            result: 'failure',
+            errorCode: 'invalid_request',
+            failureReason: description,
+            correlationId: request.id,
+          });
           return reply
             .code(400)
             .header('cache-control', 'no-store')
-            .send({
-              error: 'invalid_request',
-              error_description: `invalid claims parameter: ${error.message}`,
-            });
+            .send({ error: 'invalid_request', error_description: description });
         }
         throw error;
       }

@@ -8,7 +8,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { ClaimsRequest } from '@opencae/protocol';
 import type { IssuanceEvaluation } from '../conditional-access/service.js';
-import type { ApiGrant, ApiState, ApplicationState, DirectoryReader } from './directory-reader.js';
+import type { ApiGrant, ApiState, ApplicationState, DirectoryReader, UserState } from './directory-reader.js';
 
 export interface ResourceDecision {
   api: ApiState;
@@ -26,6 +26,10 @@ export interface RequestState {
   claims?: ClaimsRequest;
   /** A challenge's essential `nbf`: the new token's `iat`/`nbf` are not earlier. */
   notBefore?: number;
+  /** The request id (Fastify's), logged as the sign-in log's correlation id. */
+  correlationId?: string;
+  /** The user whose code or refresh token is redeemed, once read (for the sign-in log). */
+  user?: UserState;
   decisions: Map<string, ResourceDecision>;
   /** Conditional Access evaluations of this token request, by API audience: one per API. */
   conditionalAccess: Map<string, Promise<IssuanceEvaluation>>;

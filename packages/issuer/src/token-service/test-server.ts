@@ -4,6 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IssuerConfigInput } from '../config.js';
+import { logsModule } from '../logs/module.js';
+import type { SignInLogWriter } from '../logs/sign-in-log-writer.js';
 import { type CreateIssuerOptions, createIssuer, type Issuer } from '../server.js';
 import { notify } from '../storage/database.js';
 import { DIRECTORY_CHANGED_CHANNEL, type DirectoryCache } from './directory-cache.js';
@@ -17,6 +19,8 @@ export interface TestIssuer {
   baseUrl: string;
   /** The token service's directory cache (only with the default module list). */
   directoryCache(): DirectoryCache;
+  /** The sign-in log writer the token service records to (flush it before reading sign_in_log). */
+  signInLog(): SignInLogWriter;
   /**
    * Resolves once this issuer's directory cache has received every change committed so far: a marker
    * notification is sent, and PostgreSQL delivers notifications in commit order.
@@ -30,7 +34,8 @@ export async function startTestIssuer(
 ): Promise<TestIssuer> {
   // PGlite in memory: nothing on disk to clean up.
   const dataDir = o.databaseUrl ? undefined : 'memory://';
-  const tokenService = tokenServiceModule();
+  const logs = logsModule();
+  const tokenService = tokenServiceModule({ signInLog: () => logs.signInLog() });
   const issuer = await createIssuer(
     {
       issuerUrl: TEST_ISSUER_URL,
@@ -40,13 +45,14 @@ export async function startTestIssuer(
       databaseUrl: o.databaseUrl,
       ...o.config,
     },
-    { modules: [tokenService], ...o.options },
+    { modules: [tokenService, logs], ...o.options },
   );
   const baseUrl = await issuer.listen();
   return {
     issuer,
     baseUrl,
     directoryCache: () => tokenService.host().directory.cache,
+    signInLog: () => logs.signInLog(),
     async directoryChangesSeen() {
       const cache = tokenService.host().directory.cache;
       const marker = `marker:${randomUUID()}`;

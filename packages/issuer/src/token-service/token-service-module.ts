@@ -9,6 +9,7 @@ import { SignInStore } from './interaction/sign-in-store.js';
 import { sweepExpiredModels } from './oidc-adapter.js';
 import { ProviderHost } from './provider-host.js';
 import { registerProviderRoutes } from './provider-routes.js';
+import type { SignInLogSink } from './sign-in-recorder.js';
 import { SIGNING_KEYS_CHANNEL } from './signing-key-sync.js';
 
 export interface TokenServiceOptions {
@@ -16,6 +17,11 @@ export interface TokenServiceOptions {
   keyRecheckMs?: number;
   /** How often expired provider rows are deleted. */
   sweepMs?: number;
+  /**
+   * The sign-in log writer (the logs module's, e.g. `() => logs.signInLog()`): every token request and
+   * every refused sign-in is recorded there. Called when the first entry is recorded.
+   */
+  signInLog?: SignInLogSink;
 }
 
 export interface TokenServiceModule extends IssuerModule {
@@ -35,10 +41,13 @@ export function tokenServiceModule(options: TokenServiceOptions = {}): TokenServ
       return host;
     },
     async register(app, context: IssuerContext) {
-      host = new ProviderHost(context);
+      host = new ProviderHost(context, { signInLog: options.signInLog });
       await host.refresh();
       const current = host;
-      await registerProviderRoutes(app, current, { trustProxy: context.config.trustProxy !== false });
+      await registerProviderRoutes(app, current, {
+        trustProxy: context.config.trustProxy !== false,
+        signIns: current.signIns,
+      });
       await registerSignInRoutes(app, {
         provider: () => current.provider,
         directory: current.directory,
@@ -46,6 +55,7 @@ export function tokenServiceModule(options: TokenServiceOptions = {}): TokenServ
         db: context.db,
         issuer: context.config.issuerUrl,
         conditionalAccess: current.conditionalAccess,
+        signIns: current.signIns,
       });
     },
     async start(context) {

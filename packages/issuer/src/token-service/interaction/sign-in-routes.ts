@@ -9,7 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { InteractionResults, Provider } from 'oidc-provider';
-import type { ConditionalAccessService } from '../../conditional-access/service.js';
+import type { ConditionalAccessService, IssuanceEvaluation } from '../../conditional-access/service.js';
+import { resourceIpFromClaims } from '../../conditional-access/token-claims.js';
 import { constantTimeEqual, verifyPassword } from '../../crypto/secrets.js';
 import { recordMfaEnrollment } from '../../directory/user-actions.js';
 import type { Db } from '../../storage/database.js';
@@ -18,6 +19,7 @@ import { issueSecond, userRefusal } from '../current-state.js';
 import type { DirectoryReader, UserState } from '../directory-reader.js';
 import { authorizationClaims, requestedAudiences, signInRequirement } from '../issuance-policy.js';
 import { INTERACTION_PATH } from '../provider-configuration.js';
+import { declaredCapabilities, type SignInRecorder, userPrincipal } from '../sign-in-recorder.js';
 import { enrollPage, messagePage, PAGE_CSP, signInPage, totpPage } from './pages.js';
 import { MAX_FAILURES, type SignInState, type SignInStore } from './sign-in-store.js';
 import { generateTotpSecret, matchTotp, otpauthUri } from './totp.js';
@@ -33,6 +35,8 @@ interface Deps {
   issuer: string;
   /** Policies that may block the sign-in or require a second factor for the APIs it asks for. */
   conditionalAccess: ConditionalAccessService;
+  /** Refused sign-ins go to the sign-in log. */
+  signIns: SignInRecorder;
 }
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -56,12 +60,7 @@ export async function registerSignInRoutes(app: FastifyInstance, deps: Deps): Pr
       const details = await interaction(deps, request, reply);
       if (!details) return reply;
       if (details.prompt.name === 'consent') return consent(deps, request, reply, details);
-      if (details.prompt.name !== 'login') {
-        return finish(deps, request, reply, {
-          error: 'access_denied',
-          error_description: 'unsupported prompt',
-        });
-      }
+      if (details.prompt.name !== 'login') return deny(deps, request, reply, details, 'unsupported prompt');
       const state = (await deps.store.get(details.uid)) ?? newState();
       await deps.store.put(details.uid, state);
       return render(deps, reply, details, state);
@@ -84,7 +83,7 @@ export async function registerSignInRoutes(app: FastifyInstance, deps: Deps): Pr
         if (!valid || !user)
           return fail(deps, request, reply, details, state, 'Wrong username or password.', username);
         const why = userRefusal(user, undefined);
-        if (why) return finish(deps, request, reply, { error: 'access_denied', error_description: why });
+        if (why) return deny(deps, request, reply, details, why, { user });
         return afterPassword(
           deps,
           request,
@@ -109,7 +108,7 @@ export async function registerSignInRoutes(app: FastifyInstance, deps: Deps): Pr
         const user = await deps.directory.userById(state.userId);
         const why = userRefusal(user, undefined);
         if (why || !user)
-          return finish(deps, request, reply, { error: 'access_denied', error_description: why });
+          return deny(deps, request, reply, details, why ?? 'the user no longer exists', { user });
         const secret = state.stage === 'enroll' ? state.pendingSecret : user.totpSecret;
         const code = field(request.body, 'code', 16) ?? '';
         const step = secret ? matchTotp(secret, code) : undefined;
@@ -238,10 +237,7 @@ async function fail(
   const next = { ...state, failures: state.failures + 1 };
   if (next.failures >= MAX_FAILURES) {
     await deps.store.delete(details.uid);
-    return finish(deps, request, reply, {
-      error: 'access_denied',
-      error_description: 'too many failed sign-in attempts',
-    });
+    return deny(deps, request, reply, details, 'too many failed sign-in attempts', { userId: state.userId });
   }
   await deps.store.put(details.uid, next);
   return render(deps, reply.code(401), details, next, message, username);
@@ -265,7 +261,10 @@ async function afterPassword(
   });
   if (requirement.blocked) {
     await deps.store.delete(details.uid);
-    return finish(deps, request, reply, { error: 'access_denied', error_description: requirement.blocked });
+    return deny(deps, request, reply, details, requirement.blocked.description, {
+      user,
+      evaluation: requirement.blocked.evaluation,
+    });
   }
   if (user.totpEnrolledAt && user.totpSecret) {
     const next: SignInState = { ...state, stage: 'totp', userId: user.id };
@@ -316,7 +315,7 @@ async function login(
     );
   }
   const why = userRefusal(current, undefined);
-  if (why) return finish(deps, request, reply, { error: 'access_denied', error_description: why });
+  if (why) return deny(deps, request, reply, details, why, { user: current });
   const application = await deps.directory.applicationByClientId(String(details.params.client_id ?? ''));
   const sp = application?.servicePrincipal;
   // Stamped after every change of the same second, so the grant is never taken for an older one.
@@ -346,6 +345,42 @@ async function consent(deps: Deps, request: FastifyRequest, reply: FastifyReply,
   }
   const grantId = await grant.save();
   return finish(deps, request, reply, { consent: details.grantId ? {} : { grantId } });
+}
+
+/** Ends the sign-in with access_denied, and records the refusal in the sign-in log. */
+async function deny(
+  deps: Deps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  details: Details,
+  description: string,
+  known: { user?: UserState | undefined; userId?: string | undefined; evaluation?: IssuanceEvaluation } = {},
+) {
+  const clientId = typeof details.params.client_id === 'string' ? details.params.client_id : undefined;
+  const claims = authorizationClaims(details.params.claims);
+  // Built after the answer: the names are read without holding up the redirect.
+  deps.signIns.recordLater(
+    (async () => {
+      const user = known.user ?? (known.userId ? await deps.directory.userById(known.userId) : undefined);
+      const application = clientId ? await deps.directory.applicationByClientId(clientId) : undefined;
+      return {
+        principal: user ? userPrincipal(user) : undefined,
+        app: clientId ? { clientId, name: application?.name } : undefined,
+        apiAudience: requestedAudiences(details.params)[0],
+        grantType: 'authorization_code',
+        issuerIp: request.ip,
+        resourceIp: resourceIpFromClaims(claims),
+        clientCapabilities: declaredCapabilities(claims),
+        caeToken: false,
+        conditionalAccess: known.evaluation?.result.policies,
+        result: 'failure' as const,
+        errorCode: 'access_denied',
+        failureReason: description,
+        correlationId: request.id,
+      };
+    })(),
+  );
+  return finish(deps, request, reply, { error: 'access_denied', error_description: description });
 }
 
 async function finish(deps: Deps, request: FastifyRequest, reply: FastifyReply, result: InteractionResults) {
