@@ -7,7 +7,7 @@ import { ADMIN_AUDIENCE, SSF_AUDIENCE } from '../built-in-apis.js';
 import { verifyClientSecret } from '../crypto/secrets.js';
 import type { Storage } from '../storage/database.js';
 import { getApi } from './apis.js';
-import { bootstrapDirectory } from './bootstrap.js';
+import { ADMINISTRATORS_GROUP, bootstrapDirectory } from './bootstrap.js';
 import { listGrants } from './grants.js';
 
 const issuer = 'http://127.0.0.1:8080';
@@ -62,6 +62,9 @@ describe.each(storageEngines)('directory bootstrap on $name', ({ open }) => {
       { audience: ADMIN_AUDIENCE, roles: ['admin'] },
     ]);
     expect(await storage.db.selectFrom('applications').select('id').execute()).toHaveLength(1);
+    const groups = await storage.db.selectFrom('groups').select(['id', 'name']).execute();
+    expect(groups).toEqual([{ id: first.administratorsGroupId, name: ADMINISTRATORS_GROUP }]);
+    expect(second.administratorsGroupId).toBe(first.administratorsGroupId);
   });
 
   it('is idempotent: a restart neither creates another admin nor rewrites admin.json', async () => {
@@ -72,6 +75,22 @@ describe.each(storageEngines)('directory bootstrap on $name', ({ open }) => {
     expect(again.credentialsFile).toBeUndefined();
     await expect(stat(file)).rejects.toThrow();
     expect(JSON.parse(before).client_id).toBe(again.adminClientId);
+    const groups = await storage.db.selectFrom('groups').select('id').execute();
+    expect(groups).toEqual([{ id: again.administratorsGroupId }]);
+  });
+
+  it('recreates the administrators group when it was deleted', async () => {
+    const before = await bootstrapDirectory(storage.db, { issuer, dataDir });
+    await storage.db.deleteFrom('groups').where('id', '=', before.administratorsGroupId).execute();
+    const after = await bootstrapDirectory(storage.db, { issuer, dataDir });
+    expect(after.administratorsGroupId).not.toBe(before.administratorsGroupId);
+    expect(
+      await storage.db
+        .selectFrom('groups')
+        .select('name')
+        .where('id', '=', after.administratorsGroupId)
+        .execute(),
+    ).toEqual([{ name: ADMINISTRATORS_GROUP }]);
   });
 });
 

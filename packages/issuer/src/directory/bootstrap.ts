@@ -1,7 +1,8 @@
 /**
- * First start of an issuer: the tenant id, the built-in APIs (admin, Shared Signals) and the bootstrap
- * admin application whose credentials go to `<dataDir>/admin.json` (mode 0600), once. Idempotent and
- * serialized with an advisory lock, so replicas starting together on one PostgreSQL create one of each.
+ * First start of an issuer: the tenant id, the built-in APIs (admin, Shared Signals), the built-in
+ * administrators group and the bootstrap admin application whose credentials go to
+ * `<dataDir>/admin.json` (mode 0600), once. Idempotent and serialized with an advisory lock, so
+ * replicas starting together on one PostgreSQL create one of each.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
@@ -12,8 +13,14 @@ import type { Db } from '../storage/database.js';
 import { ensureBuiltInApi } from './apis.js';
 import { createApplication } from './applications.js';
 import { grantApiAccess } from './grants.js';
+import { createGroup } from './groups.js';
 
 export const ADMIN_CREDENTIALS_FILE = 'admin.json';
+/**
+ * The built-in group of administrators: only its members get the delegated `admin` scope on the admin
+ * API (the console signs users in for it), whatever the console application was granted.
+ */
+export const ADMINISTRATORS_GROUP = 'OpenCAE Administrators';
 const BOOTSTRAP_LOCK = 7368240002;
 const BOOTSTRAP_SETTING = 'bootstrap_admin';
 
@@ -26,6 +33,8 @@ export interface AdminCredentials {
 export interface BootstrapResult {
   tenantId: string;
   adminClientId: string;
+  /** The id of the built-in administrators group. */
+  administratorsGroupId: string;
   /** Set when this call created the admin application and wrote the credentials file. */
   credentialsFile?: string;
   /**
@@ -74,6 +83,7 @@ export async function bootstrapDirectory(
         scopes: [...SSF_PERMISSIONS],
         appRoles: [...SSF_PERMISSIONS],
       });
+      const administratorsGroupId = await ensureAdministratorsGroup(trx, options.issuer);
       const existing = await trx
         .selectFrom('settings')
         .select('value')
@@ -81,7 +91,7 @@ export async function bootstrapDirectory(
         .executeTakeFirst();
       if (existing) {
         const { client_id } = existing.value as { client_id: string };
-        return { tenantId, adminClientId: client_id };
+        return { tenantId, adminClientId: client_id, administratorsGroupId };
       }
       const context = { db: trx, issuer: options.issuer, actor: 'system' };
       const created = await createApplication(context, {
@@ -100,16 +110,34 @@ export async function bootstrapDirectory(
         client_id: clientId,
         client_secret: created.client_secret!.value,
       };
-      if (inMemory) return { tenantId, adminClientId: clientId, credentials };
+      if (inMemory) return { tenantId, adminClientId: clientId, administratorsGroupId, credentials };
       await writeCredentialsFile(file, credentials);
       wroteFile = true;
-      return { tenantId, adminClientId: clientId, credentialsFile: file };
+      return { tenantId, adminClientId: clientId, administratorsGroupId, credentialsFile: file };
     });
   } catch (error) {
     // The commit failed after the file was written: its credentials do not exist.
     if (wroteFile) await rm(file, { force: true });
     throw error;
   }
+}
+
+/** The administrators group, created when missing (read first: a write notifies every replica's cache). */
+async function ensureAdministratorsGroup(trx: Db, issuer: string): Promise<string> {
+  const existing = await trx
+    .selectFrom('groups')
+    .select('id')
+    .where('name', '=', ADMINISTRATORS_GROUP)
+    .executeTakeFirst();
+  if (existing) return existing.id;
+  const group = await createGroup(
+    { db: trx, issuer, actor: 'system' },
+    {
+      name: ADMINISTRATORS_GROUP,
+      description: 'Members may administer OpenCAE: the console and the admin API as themselves.',
+    },
+  );
+  return group.id;
 }
 
 async function writeCredentialsFile(file: string, credentials: AdminCredentials): Promise<void> {
