@@ -37,13 +37,19 @@ describe('demo tenant seed', () => {
       `API ${DEMO_API_AUDIENCE}`,
       'member alice',
       'guest gary',
+      'member ada',
       'application Sample daemon',
       'application Sample API receiver',
       'application Sample web app',
       'named location Demo office (this machine)',
       `Conditional Access policy ${DEMO_POLICY_NAME}`,
     ]);
-    expect(first.newPasswords.map((user) => user.username)).toEqual(['alice', 'gary']);
+    expect(first.newPasswords.map((user) => user.username)).toEqual(['alice', 'gary', 'ada']);
+    const administrators = await admin.request<{ items: { username: string }[] }>(
+      'GET',
+      `/groups/${encodeURIComponent('OpenCAE Administrators')}/members`,
+    );
+    expect(administrators.items.map((user) => user.username)).toEqual(['ada']);
     const api = await admin.request<{ cae_enabled: boolean }>(
       'GET',
       `/apis/${encodeURIComponent(DEMO_API_AUDIENCE)}`,
@@ -75,7 +81,7 @@ describe('demo tenant seed', () => {
     expect(third.created).toEqual([]);
     expect(third.tenant.member.id).toBe(before.member.id);
     expect(third.tenant.member.password).not.toBe(before.member.password);
-    expect(third.newPasswords.map((user) => user.username)).toEqual(['alice', 'gary']);
+    expect(third.newPasswords.map((user) => user.username)).toEqual(['alice', 'gary', 'ada']);
     expect(third.tenant.daemon.client_id).toBe(before.daemon.client_id);
     expect(third.tenant.daemon.client_secret).not.toBe(before.daemon.client_secret);
     expect(third.tenant.policy).toEqual(before.policy);

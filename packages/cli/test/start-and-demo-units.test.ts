@@ -105,6 +105,7 @@ const tenant: DemoTenant = {
   api: { audience: 'api://opencae-sample', scope: 'Sample.Read', role: 'Sample.Read.All' },
   member: { id: 'm', username: 'alice', password: 'alice-password', kind: 'member' },
   guest: { id: 'g', username: 'gary', password: 'gary-password', kind: 'guest' },
+  administrator: { id: 'a', username: 'ada', password: 'ada-password', kind: 'member' },
   daemon: { client_id: 'daemon-id', client_secret: 'daemon-secret' },
   receiver: { client_id: 'receiver-id', client_secret: 'receiver-secret' },
   web_app: { client_id: 'web-id', client_secret: 'web-secret', redirect_uri: 'http://127.0.0.1:9/callback' },

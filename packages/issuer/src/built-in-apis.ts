@@ -9,3 +9,6 @@ export const SSF_AUDIENCE = 'urn:opencae:ssf';
 export const SSF_MANAGE = 'ssf.manage';
 export const SSF_READ = 'ssf.read';
 export const SSF_PERMISSIONS: readonly string[] = [SSF_MANAGE, SSF_READ];
+
+/** Members of this built-in group get the delegated `admin` scope: the console's administrators. */
+export const ADMINISTRATORS_GROUP = 'OpenCAE Administrators';

@@ -25,6 +25,8 @@ export interface DemoTenant {
   api: { audience: string; scope: string; role: string };
   member: DemoUser;
   guest: DemoUser;
+  /** Member of the built-in "OpenCAE Administrators" group: signs in to the console. */
+  administrator: DemoUser;
   /** Client credentials, app role on the API (a workload identity). */
   daemon: DemoApplication;
   /** The sample API's Shared Signals receiver (ssf.manage, ssf.read). */

@@ -6,6 +6,7 @@
  * Credentials the file lost are re-issued (password reset, secret reset) because they cannot be read back.
  */
 import { randomBytes } from 'node:crypto';
+import { ADMINISTRATORS_GROUP } from '@opencae/issuer/built-in-apis';
 import type { AdminClient } from '../admin-client.js';
 import { AdminApiError } from '../errors.js';
 import {
@@ -122,6 +123,18 @@ export async function seedDemoTenant(
   };
   const member = await ensureUser('alice', 'member', 'alice@example.test', 'Alice (member)', saved.member);
   const guest = await ensureUser('gary', 'guest', 'gary@partner.example', 'Gary (guest)', saved.guest);
+  // The console's administrator: only members of the built-in group get the admin scope.
+  const administrator = await ensureUser(
+    'ada',
+    'member',
+    'ada@example.test',
+    'Ada (administrator)',
+    saved.administrator,
+  );
+  await admin.request(
+    'PUT',
+    `/groups/${encodeURIComponent(ADMINISTRATORS_GROUP)}/members/${encodeURIComponent(administrator.username)}`,
+  );
 
   const applications = await admin.list<Application>('/applications');
   const ensureApplication = async (
@@ -202,6 +215,7 @@ export async function seedDemoTenant(
     api: { audience: DEMO_API_AUDIENCE, scope: DEMO_SCOPE, role: DEMO_ROLE },
     member,
     guest,
+    administrator,
     daemon,
     receiver,
     web_app: { ...webApp, redirect_uri: DEMO_REDIRECT_URI },

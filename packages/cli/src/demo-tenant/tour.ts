@@ -44,6 +44,7 @@ export function startBanner(
       `Demo tenant (credentials in ${file}, mode 0600):`,
       `  member  ${tenant.member.username}   ${password(tenant.member.username)}`,
       `  guest   ${tenant.guest.username}    ${password(tenant.guest.username)}`,
+      `  admin   ${tenant.administrator.username}     ${password(tenant.administrator.username)}  (signs in to the console)`,
       `  daemon  ${tenant.daemon.client_id}  (app role ${tenant.api.role} on ${tenant.api.audience})`,
       `  policy  "${tenant.policy.name}" (enabled): trusted location "${tenant.named_location.name}" = 127.0.0.1, ::1`,
       '',
@@ -60,7 +61,7 @@ export function startBanner(
       '',
       `  npx opencae users disable ${tenant.member.username} --data ${data}    # users, risk, sessions: npx opencae users --help`,
       '  npx opencae demo                                  # the whole scenario, narrated and timed',
-      `  console: ${base}/console/ (signing in: docs/console.md)`,
+      `  console: ${base}/console/ (sign in as ${tenant.administrator.username})`,
     );
   }
   lines.push('Press Ctrl-C to stop.', '');

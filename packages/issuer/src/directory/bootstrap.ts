@@ -8,7 +8,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sql } from 'kysely';
-import { ADMIN_AUDIENCE, ADMIN_ROLE, SSF_AUDIENCE, SSF_PERMISSIONS } from '../built-in-apis.js';
+import {
+  ADMIN_AUDIENCE,
+  ADMIN_ROLE,
+  ADMINISTRATORS_GROUP,
+  SSF_AUDIENCE,
+  SSF_PERMISSIONS,
+} from '../built-in-apis.js';
 import type { Db } from '../storage/database.js';
 import { ensureBuiltInApi } from './apis.js';
 import { createApplication } from './applications.js';
@@ -20,7 +26,8 @@ export const ADMIN_CREDENTIALS_FILE = 'admin.json';
  * The built-in group of administrators: only its members get the delegated `admin` scope on the admin
  * API (the console signs users in for it), whatever the console application was granted.
  */
-export const ADMINISTRATORS_GROUP = 'OpenCAE Administrators';
+export { ADMINISTRATORS_GROUP };
+
 const BOOTSTRAP_LOCK = 7368240002;
 const BOOTSTRAP_SETTING = 'bootstrap_admin';
 
