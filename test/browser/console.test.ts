@@ -16,7 +16,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createIssuer, createUser, type Issuer } from '../../packages/issuer/src/index.js';
+import {
+  ADMINISTRATORS_GROUP,
+  addGroupMember,
+  createIssuer,
+  createUser,
+  type Issuer,
+} from '../../packages/issuer/src/index.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CONSOLE_DIR = join(ROOT, 'packages/console');
@@ -135,6 +141,12 @@ describe.skipIf(!haveBrowser)('console in Chromium', { timeout: 90_000 }, () => 
     await createUser(
       { db: issuer.context.db, issuer: url, actor: 'test' },
       { username: 'admin', password: 'correct horse battery', displayName: 'Ada Admin' },
+    );
+    // Only administrators get the console's delegated `admin` scope.
+    await addGroupMember(
+      { db: issuer.context.db, issuer: url, actor: 'test' },
+      ADMINISTRATORS_GROUP,
+      'admin',
     );
     await createUser(
       { db: issuer.context.db, issuer: url, actor: 'test' },

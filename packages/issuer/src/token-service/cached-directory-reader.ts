@@ -1,6 +1,7 @@
 /**
  * The directory reads of the token's hot path (application + service principal + secrets by
- * client_id, API + grant by audience and application, user by id, tenant id) through the DirectoryCache. Values
+ * client_id, API + grant by audience and application, user by id, administrators group membership,
+ * tenant id) through the DirectoryCache. Values
  * are shared between requests: callers must treat them as read-only (they do; see scopes.ts and
  * current-state.ts). Sign-in by username is not cached: it runs once per interactive sign-in.
  */
@@ -38,6 +39,10 @@ export class CachedDirectoryReader extends DirectoryReader {
     return this.cache.get(`api\u0000${audience}\u0000${applicationId}`, () =>
       super.apiWithGrant(audience, applicationId),
     );
+  }
+
+  override isAdministrator(userId: string): Promise<boolean> {
+    return this.cache.get(`administrator\u0000${userId}`, () => super.isAdministrator(userId));
   }
 
   /** Read through the cache too, so a changed tenant_id setting is seen like any other change. */

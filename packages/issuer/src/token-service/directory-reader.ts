@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
+import { ADMINISTRATORS_GROUP } from '../directory/bootstrap.js';
 import type { Db } from '../storage/database.js';
 import type { RiskLevel, UserKind } from '../storage/schema.js';
 
@@ -191,6 +192,19 @@ export class DirectoryReader {
           ? undefined
           : { scopes: json<string[]>(row.granted_scopes), roles: json<string[]>(row.granted_roles) },
     };
+  }
+
+  /** Whether the user is a member of the built-in administrators group. */
+  async isAdministrator(userId: string): Promise<boolean> {
+    if (!isUuid(userId)) return false;
+    const row = await this.db
+      .selectFrom('group_members as m')
+      .innerJoin('groups as g', 'g.id', 'm.group_id')
+      .select('m.user_id')
+      .where('m.user_id', '=', userId)
+      .where('g.name', '=', ADMINISTRATORS_GROUP)
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   async apiAudienceExists(audience: string): Promise<boolean> {

@@ -26,7 +26,7 @@ import { ApplicationClientAdapter } from './client-registry.js';
 import { applicationRefusal, issueSecond, userRefusal } from './current-state.js';
 import type { ApplicationState, DirectoryReader } from './directory-reader.js';
 import { TokenServiceError } from './errors.js';
-import { messagePage } from './interaction/pages.js';
+import { messagePage, signOutPage } from './interaction/pages.js';
 import {
   authorizationClaims,
   evaluateOnce,
@@ -47,7 +47,15 @@ import {
 } from './oauth-errors.js';
 import { OidcModelAdapter } from './oidc-adapter.js';
 import { applicationForRequest, requestStateOf } from './request-state.js';
-import { applicationRoles, audiencesOf, delegatedScopes, grantableScopes } from './scopes.js';
+import {
+  applicationRoles,
+  audiencesOf,
+  delegatedScopes,
+  grantableScopes,
+  grantForUser,
+  needsAdministrator,
+} from './scopes.js';
+import { SessionAdapter, type SignOuts } from './sign-out.js';
 
 export const ROUTES = {
   authorization: '/authorize',
@@ -70,6 +78,8 @@ export interface ProviderDependencies {
   cookieKeys: string[];
   /** Evaluated at every token request (and at sign-in for MFA). */
   conditionalAccess: ConditionalAccessService;
+  /** Sessions being signed out right now (their removal emits CAEP session-revoked). */
+  signOuts: SignOuts;
 }
 
 type Ctx = KoaContextWithOIDC;
@@ -190,7 +200,12 @@ export function buildProviderConfiguration(deps: ProviderDependencies): Configur
   policy.get('login')?.checks.add(conditionalAccessMfa);
 
   return {
-    adapter: (name: string) => (name === 'Client' ? clients : new OidcModelAdapter(db, name)) as never,
+    adapter: (name: string) =>
+      (name === 'Client'
+        ? clients
+        : name === 'Session'
+          ? new SessionAdapter(db, deps.signOuts, config.issuerUrl)
+          : new OidcModelAdapter(db, name)) as never,
     clients: [],
     jwks: { keys: deps.signingKeys as never },
     cookies: {
@@ -283,7 +298,17 @@ export function buildProviderConfiguration(deps: ProviderDependencies): Configur
       },
       revocation: { enabled: true },
       userinfo: { enabled: true },
-      rpInitiatedLogout: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        async logoutSource(ctx, form) {
+          ctx.type = 'html';
+          ctx.body = signOutPage(form);
+        },
+        async postLogoutSuccessSource(ctx) {
+          ctx.type = 'html';
+          ctx.body = messagePage('Signed out', 'You are signed out of OpenCAE in this browser.');
+        },
+      },
       claimsParameter: {
         enabled: true,
         // Called by the authorization endpoint with the parsed claims.
@@ -319,7 +344,8 @@ export function buildProviderConfiguration(deps: ProviderDependencies): Configur
           if (why) throw invalidClient(why);
           const found = await directory.apiWithGrant(audience, application!.applicationId);
           if (!found) throw invalidTarget(`no API is registered with the audience ${audience}`);
-          const { api, grant } = found;
+          const { api } = found;
+          let { grant } = found;
           const isTokenEndpoint = ctx.oidc.route === 'token';
           const isApp = isTokenEndpoint && ctx.oidc.params?.grant_type === 'client_credentials';
           if (isApp) {
@@ -342,6 +368,8 @@ export function buildProviderConfiguration(deps: ProviderDependencies): Configur
                 : undefined;
             if (!principal) throw new Error('a token request without a principal reached issuance');
             evaluation = await conditionalAccess(ctx, audience, principal);
+            if (principal.type === 'user' && needsAdministrator(api))
+              grant = grantForUser(api, grant, await directory.isAdministrator(principal.id));
           }
           const decision = evaluation
             ? shapeToken(config.lifetimes, cp1, api.caeEnabled, evaluation)

@@ -16,6 +16,7 @@ import { DirectoryCache } from './directory-cache.js';
 import { jwtIntrospection } from './introspection-endpoint.js';
 import { buildProviderConfiguration, ROUTES } from './provider-configuration.js';
 import { recordTokenRequests, type SignInLogSink, SignInRecorder } from './sign-in-recorder.js';
+import { SignOuts } from './sign-out.js';
 import { loadSigningKeys } from './signing-key-sync.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -28,6 +29,7 @@ export class ProviderHost {
   readonly conditionalAccess: ConditionalAccessService;
   /** Sign-in log entries of token requests and refused sign-ins (nothing when no log is wired). */
   readonly signIns: SignInRecorder;
+  private readonly signOuts = new SignOuts();
   private readonly introspector: AccessTokenIntrospector;
 
   constructor(
@@ -71,6 +73,7 @@ export class ProviderHost {
         signingKeys: jwks,
         cookieKeys: await loadCookieKeys(this.context.db),
         conditionalAccess: this.conditionalAccess,
+        signOuts: this.signOuts,
       }),
     );
     // Proxy headers are rewritten by the mount from Fastify's trusted view, see replay().
@@ -78,6 +81,11 @@ export class ProviderHost {
     installSecretVerification(provider, this.directory);
     provider.use(recordTokenRequests(this.signIns, ROUTES.token) as never);
     provider.use(addRefreshIn);
+    provider.use(
+      this.signOuts.middleware(`${ROUTES.end_session}/confirm`, () =>
+        provider.cookieName('session'),
+      ) as never,
+    );
     provider.use(jwtIntrospection(this.introspector) as never);
     provider.on('server_error', (_ctx, error) =>
       this.context.logger.error({ err: error }, 'token service error'),

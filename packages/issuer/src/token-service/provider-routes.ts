@@ -41,7 +41,7 @@ export async function registerProviderRoutes(
       reply: FastifyReply,
       url: string,
       body: Buffer | undefined,
-      claims: { claims?: ClaimsRequest; notBefore?: number } | undefined,
+      extra: { claims?: ClaimsRequest; notBefore?: number; signOut?: boolean } | undefined,
     ) => {
       const copy = replay(request.raw, {
         url,
@@ -51,7 +51,7 @@ export async function registerProviderRoutes(
         ip: request.ip,
         trustProxy: options.trustProxy,
       });
-      attachRequestState(copy, { ip: request.ip, correlationId: request.id, ...claims });
+      attachRequestState(copy, { ip: request.ip, correlationId: request.id, ...extra });
       reply.hijack();
       await host.handle(copy, reply.raw);
     };
@@ -116,7 +116,12 @@ export async function registerProviderRoutes(
     for (const path of [ROUTES.introspection, ROUTES.revocation]) scope.post(path, forward);
     scope.route({ method: ['GET', 'POST'], url: ROUTES.userinfo, handler: forward });
     scope.route({ method: ['GET', 'POST'], url: ROUTES.end_session, handler: forward });
-    scope.post(`${ROUTES.end_session}/confirm`, forward);
+    scope.post(`${ROUTES.end_session}/confirm`, async (request, reply) => {
+      const body = Buffer.isBuffer(request.body) ? request.body : undefined;
+      // logout=yes ends the whole session (oidc-provider checks the form's anti-forgery field).
+      const signOut = isForm(request) && !!new URLSearchParams(body?.toString('utf8') ?? '').get('logout');
+      return forwardWith(request, reply, request.raw.url ?? '/', body, { signOut });
+    });
     scope.get(`${ROUTES.end_session}/success`, forward);
     scope.get('/.well-known/openid-configuration', forward);
   });

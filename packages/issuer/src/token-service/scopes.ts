@@ -4,7 +4,7 @@
  * ask for bare `ssf.manage` / `ssf.read`, which belong to the built-in `urn:opencae:ssf` API.
  */
 
-import { SSF_AUDIENCE, SSF_PERMISSIONS } from '../built-in-apis.js';
+import { ADMIN_AUDIENCE, ADMIN_ROLE, SSF_AUDIENCE, SSF_PERMISSIONS } from '../built-in-apis.js';
 import type { ApiGrant, ApiState } from './directory-reader.js';
 
 const BARE_SSF_SCOPES = new Set(SSF_PERMISSIONS);
@@ -50,6 +50,24 @@ export function grantableScopes(api: ApiState, grant: ApiGrant | undefined): str
   if (api.audience === SSF_AUDIENCE)
     for (const name of names) if (BARE_SSF_SCOPES.has(name)) values.push(name);
   return values;
+}
+
+/** Whether a user's delegated access to `api` depends on administrators group membership. */
+export function needsAdministrator(api: ApiState): boolean {
+  return api.audience === ADMIN_AUDIENCE;
+}
+
+/**
+ * What a user's token for `api` may carry of the application's grant: everything, except the delegated
+ * `admin` scope of the admin API, which only administrators get (whatever the app was granted).
+ */
+export function grantForUser(
+  api: ApiState,
+  grant: ApiGrant | undefined,
+  isAdministrator: boolean,
+): ApiGrant | undefined {
+  if (!grant || !needsAdministrator(api) || isAdministrator) return grant;
+  return { ...grant, scopes: grant.scopes.filter((scope) => scope !== ADMIN_ROLE) };
 }
 
 /** Names on `audience` among the token's scope values (full or bare-SSF forms). */

@@ -7,6 +7,8 @@ import { createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, j
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, postgresUrl } from '../../../../test/support/services.js';
+import { ADMIN_AUDIENCE } from '../built-in-apis.js';
+import { bootstrapDirectory } from '../directory/bootstrap.js';
 import { timeStep, totpCode } from './interaction/totp.js';
 import { TestBrowser } from './test-browser.js';
 import { type SeededApi, type SeededApp, seedApi, seedApplication, seedUser } from './test-fixtures.js';
@@ -639,6 +641,146 @@ describe.each(engines)('token service on $name', ({ database }) => {
       }).toString();
       const page = await new TestBrowser(server.baseUrl).open(url.href);
       expect(new URL(page.location!).searchParams.get('error')).toBe('invalid_request');
+    });
+
+    it('signing out ends that session only: its refresh tokens die and CAEP session-revoked names its sid', async () => {
+      const user = await seedUser(db(), { username: 'leaving', password: 'leaving password' });
+      const signIn = async (browser: TestBrowser) => {
+        const { callback, verifier, state } = await authorize(browser, {
+          username: 'leaving',
+          password: 'leaving password',
+        });
+        return oauth.processAuthorizationCodeResponse(
+          as,
+          client,
+          (await redeem(callback, verifier, state)).response,
+        );
+      };
+      const browser = new TestBrowser(server.baseUrl);
+      const leaving = await signIn(browser);
+      const staying = await signIn(new TestBrowser(server.baseUrl));
+      const sid = String(claimsOf(leaving.access_token).sid);
+      expect(sid).not.toBe(String(claimsOf(staying.access_token).sid));
+
+      const confirm = await browser.open(`${server.baseUrl}/session/end`);
+      expect(confirm.status).toBe(200);
+      expect(confirm.html).toContain('Sign out');
+      const done = await browser.submit(confirm, { logout: 'yes' });
+      expect(done.status).toBe(200);
+
+      const events = await db()
+        .selectFrom('security_events')
+        .select(['event_type', 'subject', 'event', 'principal_id'])
+        .where('principal_id', '=', user.id)
+        .execute();
+      expect(events).toEqual([
+        {
+          event_type: 'https://schemas.openid.net/secevent/caep/event-type/session-revoked',
+          principal_id: user.id,
+          subject: {
+            format: 'complex',
+            user: { format: 'iss_sub', iss: TEST_ISSUER_URL, sub: user.id },
+            session: { format: 'opaque', id: sid },
+          },
+          event: expect.objectContaining({
+            initiating_entity: 'user',
+            reason_admin: { en: 'the user signed out' },
+          }),
+        },
+      ]);
+      const refreshed = (token: string) =>
+        oauth.refreshTokenGrantRequest(as, client, clientAuth, token, insecure);
+      await expectError(await refreshed(leaving.refresh_token!), 400, 'invalid_grant');
+      expect((await refreshed(staying.refresh_token!)).status).toBe(200);
+      // The browser has no session any more: the next authorization shows the sign-in form.
+      await authorize(browser, { username: 'leaving', password: 'leaving password' });
+    });
+
+    describe('the delegated admin scope of the admin API', () => {
+      let consoleApp: SeededApp;
+      let administrators: string;
+
+      beforeAll(async () => {
+        ({ administratorsGroupId: administrators } = await bootstrapDirectory(db(), {
+          issuer: TEST_ISSUER_URL,
+          dataDir: 'memory://',
+        }));
+        const adminApi = await db()
+          .selectFrom('apis')
+          .select(['id', 'audience'])
+          .where('audience', '=', ADMIN_AUDIENCE)
+          .executeTakeFirstOrThrow();
+        consoleApp = await seedApplication(db(), {
+          name: 'console',
+          grantTypes: ['authorization_code', 'refresh_token'],
+          redirectUris: [REDIRECT_URI],
+          grants: [{ api: adminApi, scopes: ['admin'] }],
+        });
+      });
+
+      async function adminToken(username: string, password: string) {
+        const verifier = oauth.generateRandomCodeVerifier();
+        const url = new URL(as.authorization_endpoint!);
+        url.search = new URLSearchParams({
+          client_id: consoleApp.clientId,
+          redirect_uri: REDIRECT_URI,
+          response_type: 'code',
+          scope: `openid offline_access ${ADMIN_AUDIENCE}/admin`,
+          code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+          code_challenge_method: 'S256',
+          state: 'admin',
+        }).toString();
+        const browser = new TestBrowser(server.baseUrl);
+        const page = await browser.submit(await browser.open(url.href), { username, password });
+        const console: oauth.Client = { client_id: consoleApp.clientId };
+        const params = oauth.validateAuthResponse(as, console, new URL(page.location!), 'admin');
+        const response = await oauth.authorizationCodeGrantRequest(
+          as,
+          console,
+          oauth.ClientSecretBasic(consoleApp.clientSecret!),
+          params,
+          REDIRECT_URI,
+          verifier,
+          insecure,
+        );
+        return oauth.processAuthorizationCodeResponse(as, console, response);
+      }
+
+      it('a member of OpenCAE Administrators gets it; anyone else gets a token without it', async () => {
+        const admin = await seedUser(db(), { username: 'ada-admin', password: 'ada password' });
+        await db()
+          .insertInto('group_members')
+          .values({ group_id: administrators, user_id: admin.id })
+          .execute();
+        await seedUser(db(), { username: 'not-admin', password: 'not password' });
+        await server.directoryChangesSeen();
+
+        const granted = await adminToken('ada-admin', 'ada password');
+        const grantedClaims = (await verify(granted.access_token, ADMIN_AUDIENCE)).payload;
+        expect(grantedClaims.scp).toBe('admin');
+
+        const refused = await adminToken('not-admin', 'not password');
+        const refusedClaims = (await verify(refused.access_token, ADMIN_AUDIENCE)).payload;
+        expect(refusedClaims.scp ?? '').toBe('');
+        expect(refused.scope ?? '').not.toContain(`${ADMIN_AUDIENCE}/admin`);
+
+        // Membership is read at every token request: removed from the group, the next refresh has no admin.
+        await db().deleteFrom('group_members').where('user_id', '=', admin.id).execute();
+        await server.directoryChangesSeen();
+        const console: oauth.Client = { client_id: consoleApp.clientId };
+        const refreshed = await oauth.processRefreshTokenResponse(
+          as,
+          console,
+          await oauth.refreshTokenGrantRequest(
+            as,
+            console,
+            oauth.ClientSecretBasic(consoleApp.clientSecret!),
+            granted.refresh_token!,
+            insecure,
+          ),
+        );
+        expect(claimsOf(refreshed.access_token).scp ?? '').toBe('');
+      });
     });
 
     describe('sign-in time against password resets and revoked sessions', () => {

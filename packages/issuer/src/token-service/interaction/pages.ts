@@ -91,3 +91,17 @@ ${alert(page.error)}
 export function messagePage(title: string, message: string): string {
   return layout(title, `<p role="alert">${escapeHtml(message)}</p>`);
 }
+
+/**
+ * oidc-provider's sign-out confirmation (RP-initiated logout): `form` is its form with the anti-forgery
+ * field; the buttons submit it, "Sign out" with logout=yes (the whole issuer session ends).
+ */
+export function signOutPage(form: string): string {
+  return layout(
+    'Sign out',
+    `<p>Sign out of OpenCAE in this browser? Applications using this sign-in will have to sign you in again.</p>
+${form}
+<button autofocus type="submit" form="op.logoutForm" name="logout" value="yes">Sign out</button>
+<button type="submit" form="op.logoutForm">Stay signed in</button>`,
+  );
+}
