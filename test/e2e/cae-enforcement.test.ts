@@ -282,9 +282,8 @@ describe.each(storageEngines)('CAE end to end on $name', (engine) => {
         action: (id) => stack.admin.resetPassword(id, NEW_PASSWORD),
         reason: 'token_revoked',
       });
-      // The same browser: its issuer session predates the reset, so the sign-in form must come back.
-      // A new browser, in a later second: the issuer's session from before the reset and a sign-in in
-      // the reset's own second are both refused today (known-bugs.test.ts).
+      // A fresh sign-in with the new password works (state-change-timing.test.ts covers the same
+      // browser being asked to sign in again, and sign-ins in the reset's own second).
       await nextSecond();
       const again = await signIn(user.username, NEW_PASSWORD);
       expect(again.prompted).toBe(true);

@@ -5,9 +5,8 @@
 import type { Server } from 'node:http';
 import type { ResourceGuard, SsfReceiver } from '@opencae/resource';
 import { createExampleApp as createExpressApp } from '../../../examples/express-api/app.js';
-import { configFromEnv as expressConfig } from '../../../examples/express-api/config.js';
 import { createExampleApp as createFastifyApp } from '../../../examples/fastify-api/app.js';
-import { configFromEnv as fastifyConfig } from '../../../examples/fastify-api/config.js';
+import { configFromEnv } from '../../../examples/shared/config.js';
 import { freePort } from './issuer.js';
 
 export type Framework = 'express' | 'fastify';
@@ -20,7 +19,10 @@ export interface ExampleApiOptions {
   receiver: { clientId: string; clientSecret: string };
   delivery: Delivery;
   redis?: { url: string; keyPrefix: string };
-  /** Start the SSF receiver (default true). A second replica sharing Redis runs without a stream. */
+  /**
+   * Start the SSF receiver (default true). A second replica sharing Redis runs without a stream: it
+   * still syncs its own location policies, as every replica must.
+   */
   startReceiver?: boolean;
 }
 
@@ -30,6 +32,12 @@ export interface RunningExampleApi {
   receiver: SsfReceiver;
   close(): Promise<void>;
 }
+
+type ExampleApp = {
+  receiver: SsfReceiver;
+  guard: ResourceGuard;
+  locationPolicies?: { start(): Promise<void> };
+};
 
 export async function startExampleApi(o: ExampleApiOptions): Promise<RunningExampleApi> {
   const port = await freePort();
@@ -43,33 +51,32 @@ export async function startExampleApi(o: ExampleApiOptions): Promise<RunningExam
     ...(o.redis ? { REDIS_URL: o.redis.url, REDIS_KEY_PREFIX: o.redis.keyPrefix } : {}),
   };
   const url = `http://127.0.0.1:${port}`;
-  let receiver: SsfReceiver;
-  let guard: ResourceGuard;
+  let example: ExampleApp;
   let stop: () => Promise<void>;
   if (o.framework === 'express') {
-    const example = createExpressApp(expressConfig(env));
-    const server: Server = example.app.listen(port, '127.0.0.1');
+    const express = createExpressApp(configFromEnv(env));
+    example = express;
+    const server: Server = express.app.listen(port, '127.0.0.1');
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
       server.once('error', reject);
     });
-    receiver = example.receiver;
-    guard = example.guard;
     stop = async () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
-      await example.close();
+      await express.close();
     };
   } else {
-    const example = await createFastifyApp(fastifyConfig(env));
-    await example.app.listen({ port, host: '127.0.0.1' });
-    receiver = example.receiver;
-    guard = example.guard;
-    stop = () => example.app.close();
+    const fastify = await createFastifyApp(configFromEnv(env));
+    example = fastify;
+    await fastify.app.listen({ port, host: '127.0.0.1' });
+    stop = () => fastify.app.close();
   }
   if (o.startReceiver ?? true) {
-    receiver.start();
-    await receiver.connected();
+    example.receiver.start();
+    await example.receiver.connected();
+  } else {
+    await example.locationPolicies?.start();
   }
-  return { url, guard, receiver, close: stop };
+  return { url, guard: example.guard, receiver: example.receiver, close: stop };
 }
