@@ -14,11 +14,16 @@ export class RequestLog {
     private readonly apiUrl: string,
   ) {}
 
-  readonly fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+  /** `transport` sends the request (the global fetch unless a test routes it, e.g. from another address). */
+  readonly fetch = async (
+    input: string | URL | Request,
+    init?: RequestInit,
+    transport: typeof fetch = globalThis.fetch,
+  ): Promise<Response> => {
     const url = new URL(input instanceof Request ? input.url : input);
     const entry: { url: URL; status: number | undefined } = { url, status: undefined };
     this.entries.push(entry);
-    const response = await globalThis.fetch(input, init);
+    const response = await transport(input, init);
     entry.status = response.status;
     return response;
   };

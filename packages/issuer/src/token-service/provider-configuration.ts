@@ -439,6 +439,8 @@ export function buildProviderConfiguration(deps: ProviderDependencies): Configur
             isApp || typeof source?.authTime !== 'number' ? 0 : source.authTime,
             issueSecond(0, [sp?.credentialsChangedAt, sp?.sessionsRevokedAt]),
           );
+          // Moving iat forward keeps the lifetime the token was given (e.g. exactly one hour).
+          if (typeof payload.exp === 'number') payload.exp += iat - Number(payload.iat);
           payload.iat = iat;
           payload.nbf = iat;
         },
