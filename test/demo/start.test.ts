@@ -163,7 +163,7 @@ describe('opencae start on embedded storage', () => {
     const users = runCli(['users', 'list', '--json', '--data', dataDir, '--issuer', issuer], cleanEnv());
     expect(await users.exited).toBe(0);
     const names = (JSON.parse(users.output()) as { username: string }[]).map((user) => user.username).sort();
-    expect(names).toEqual(['alice', 'gary']);
+    expect(names).toEqual(['ada', 'alice', 'gary']);
     expect(await stop(running)).toBe(0);
   });
 });

@@ -325,7 +325,8 @@ describe('every command in README.md and docs/*.md', async () => {
   it('rejects what the docs must not contain (the checker itself)', () => {
     expect(checkOpencaeArgs(['users', 'disable', 'alice', '--reasons', 'x'])).not.toEqual([]);
     expect(checkOpencaeArgs(['user', 'disable', 'alice'])).not.toEqual([]);
-    expect(checkOpencaeArgs(['start', '--trust-proxy', '10.0.0.1'])).not.toEqual([]);
+    expect(checkOpencaeArgs(['start', '--trust-everyone'])).not.toEqual([]);
+    expect(checkOpencaeArgs(['start', '--trust-proxy', '10.0.0.1'])).toEqual([]);
     expect(checkOpencaeArgs(['users', 'disable', 'alice', '--reason', 'x'])).toEqual([]);
     const one = (script: string) => simpleCommands(script).flatMap((command) => checkCommand(ROOT, command));
     expect(one('opencae-admin users list')).not.toEqual([]);
