@@ -59,8 +59,16 @@ export interface ServedDocument {
 
 const MAX_CACHED_DOCUMENTS = 1000;
 
+/** A read-through cache; see useReadCache for what must invalidate it. */
+export interface ReadCache {
+  get<T>(key: string, load: () => Promise<T>): Promise<T>;
+}
+
+const UNCACHED: ReadCache = { get: (_key, load) => load() };
+
 export class ConditionalAccessService {
   readonly store: ConditionalAccessStore;
+  #reads: ReadCache = UNCACHED;
   #set: PolicySet | undefined;
   #loading: Promise<PolicySet> | undefined;
   #documents = new Map<string, ServedDocument>();
@@ -69,9 +77,18 @@ export class ConditionalAccessService {
     this.store = new ConditionalAccessStore(db);
   }
 
+  /**
+   * Serves the policy version and principal facts (the per-token-request reads) from `cache`, which
+   * must drop its entries whenever `settings`, `users`, `group_members` or `service_principals` change:
+   * the token service's directory cache, invalidated by the directory-change trigger, does.
+   */
+  useReadCache(cache: ReadCache): void {
+    this.#reads = cache;
+  }
+
   /** The compiled policy set of the current version. */
   async policySet(): Promise<PolicySet> {
-    const version = await this.store.currentVersion();
+    const version = await this.#reads.get('ca:policy-version', () => this.store.currentVersion());
     if (this.#set && this.#set.version === version) return this.#set;
     this.#loading ??= this.#load().finally(() => {
       this.#loading = undefined;
@@ -92,7 +109,13 @@ export class ConditionalAccessService {
   }
 
   /** Group ids, guest flag and risk of a principal, as the evaluator needs them. */
-  async principalFacts(principal: IssuanceInput['principal']): Promise<EvaluationPrincipal> {
+  principalFacts(principal: IssuanceInput['principal']): Promise<EvaluationPrincipal> {
+    return this.#reads.get(`ca:principal:${principal.type}:${principal.id}`, () =>
+      this.#loadPrincipalFacts(principal),
+    );
+  }
+
+  async #loadPrincipalFacts(principal: IssuanceInput['principal']): Promise<EvaluationPrincipal> {
     if (principal.type === 'servicePrincipal') {
       const row = await this.db
         .selectFrom('service_principals')

@@ -44,6 +44,8 @@ export class ProviderHost {
     });
     this.directory = new CachedDirectoryReader(context.db, cache);
     this.conditionalAccess = conditionalAccessFor(context);
+    // Policy version and principal facts live in tables the directory-change trigger watches.
+    this.conditionalAccess.useReadCache(cache);
     this.signIns = new SignInRecorder(options.signInLog, context.logger);
     this.introspector = new AccessTokenIntrospector(this.directory, context.accessTokens);
   }
