@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storageEngines } from '../../test/support/storage-engines.js';
-import { ADMIN_AUDIENCE, SSF_AUDIENCE } from '../built-in-apis.js';
+import { ADMIN_AUDIENCE, ADMINISTRATORS_GROUP, SSF_AUDIENCE } from '../built-in-apis.js';
 import { verifyClientSecret } from '../crypto/secrets.js';
 import type { Storage } from '../storage/database.js';
 import { getApi } from './apis.js';
-import { ADMINISTRATORS_GROUP, bootstrapDirectory } from './bootstrap.js';
+import { bootstrapDirectory } from './bootstrap.js';
 import { listGrants } from './grants.js';
 
 const issuer = 'http://127.0.0.1:8080';

@@ -26,7 +26,6 @@ export const ADMIN_CREDENTIALS_FILE = 'admin.json';
  * The built-in group of administrators: only its members get the delegated `admin` scope on the admin
  * API (the console signs users in for it), whatever the console application was granted.
  */
-export { ADMINISTRATORS_GROUP };
 
 const BOOTSTRAP_LOCK = 7368240002;
 const BOOTSTRAP_SETTING = 'bootstrap_admin';

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import { ADMINISTRATORS_GROUP } from '../directory/bootstrap.js';
+import { ADMINISTRATORS_GROUP } from '../built-in-apis.js';
 import type { Db } from '../storage/database.js';
 import type { RiskLevel, UserKind } from '../storage/schema.js';
 
