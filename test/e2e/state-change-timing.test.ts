@@ -6,11 +6,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ScriptedSignIn } from '../../packages/cli/src/demo/sign-in-page.js';
 import { type RunningExampleApi, startExampleApi } from './support/example-apis.js';
 import { type RunningIssuer, startIssuer, storageEngines } from './support/issuer.js';
 import { DeliveredEvents, nextSecond } from './support/observers.js';
 import { daemonClient, REDIRECT_URI, signInUser } from './support/scenario.js';
-import { SignInBrowser } from './support/sign-in-browser.js';
 
 const PASSWORD = 'correct horse battery 1';
 const NEW_PASSWORD = 'correct horse battery 2';
@@ -43,7 +43,7 @@ describe('sign-ins and tokens around a state change', () => {
     await stack?.close();
   });
 
-  const signIn = (username: string, password: string, browser?: SignInBrowser) =>
+  const signIn = (username: string, password: string, browser?: ScriptedSignIn) =>
     signInUser({
       issuerUrl: stack.url,
       apiUrl: api.url,
@@ -61,7 +61,7 @@ describe('sign-ins and tokens around a state change', () => {
    */
   it('a browser whose issuer session predates a password reset is asked to sign in again', async () => {
     const user = await stack.admin.createUser(`user-${randomUUID().slice(0, 8)}`, PASSWORD);
-    const browser = new SignInBrowser(stack.url);
+    const browser = new ScriptedSignIn(stack.url);
     await signIn(user.username, PASSWORD, browser);
     await stack.admin.resetPassword(user.id, NEW_PASSWORD);
     const authorizeAgain = await signIn(user.username, NEW_PASSWORD, browser).then(

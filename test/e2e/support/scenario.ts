@@ -6,15 +6,15 @@
 import { ClaimsChallengeRefusedError, OpenCaeClient } from '@opencae/client';
 import type { RejectionReason } from '@opencae/resource';
 import { expect } from 'vitest';
+import { ScriptedSignIn } from '../../../packages/cli/src/demo/sign-in-page.js';
 import { RequestLog } from './observers.js';
-import { SignInBrowser } from './sign-in-browser.js';
 
 export const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 
 export interface SignedInUser {
   client: OpenCaeClient;
   log: RequestLog;
-  browser: SignInBrowser;
+  browser: ScriptedSignIn;
   /** Whether the issuer showed its sign-in form (false: an existing session answered). */
   prompted: boolean;
 }
@@ -27,7 +27,7 @@ export async function signInUser(o: {
   webApp: { clientId: string; clientSecret: string };
   username: string;
   password: string;
-  browser?: SignInBrowser;
+  browser?: ScriptedSignIn;
   client?: { client: OpenCaeClient; log: RequestLog };
 }): Promise<SignedInUser> {
   const log = o.client?.log ?? new RequestLog(o.issuerUrl, o.apiUrl);
@@ -41,7 +41,7 @@ export async function signInUser(o: {
       scopes: `${o.audience}/Orders.Read`,
       fetch: log.fetch,
     });
-  const browser = o.browser ?? new SignInBrowser(o.issuerUrl);
+  const browser = o.browser ?? new ScriptedSignIn(o.issuerUrl);
   const request = await client.authorizationUrl({ redirectUri: REDIRECT_URI });
   const { redirect, prompted } = await browser.signIn(request.url, o.username, o.password);
   await client.signInWithAuthorizationCode({

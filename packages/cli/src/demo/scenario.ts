@@ -70,7 +70,7 @@ async function signedIn(
     scopes: `${tenant.api.audience}/${tenant.api.scope}`,
   });
   const request = await client.authorizationUrl({ redirectUri: tenant.web_app.redirect_uri });
-  const redirect = await new ScriptedSignIn(context.issuer).signIn(request.url, username, password);
+  const { redirect } = await new ScriptedSignIn(context.issuer).signIn(request.url, username, password);
   await client.signInWithAuthorizationCode({
     callback: redirect,
     redirectUri: tenant.web_app.redirect_uri,

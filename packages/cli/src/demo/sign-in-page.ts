@@ -13,10 +13,17 @@ export class ScriptedSignIn {
     this.#origin = new URL(issuerUrl).origin;
   }
 
-  /** Opens the authorize URL, signs in when asked; returns the redirect to the application. */
-  async signIn(authorizeUrl: URL, username: string, password: string): Promise<URL> {
+  /**
+   * Opens the authorize URL, signs in when asked. Returns the redirect to the application and whether
+   * the sign-in form was shown (false: an existing session answered).
+   */
+  async signIn(
+    authorizeUrl: URL,
+    username: string,
+    password: string,
+  ): Promise<{ redirect: URL; prompted: boolean }> {
     const page = await this.#follow(authorizeUrl, 'GET');
-    if (page.redirect) return page.redirect;
+    if (page.redirect) return { redirect: page.redirect, prompted: false };
     const form = firstForm(page.html);
     const after = await this.#follow(new URL(form.action, page.url), 'POST', {
       ...form.fields,
@@ -27,7 +34,7 @@ export class ScriptedSignIn {
       const alert = /role="alert"[^>]*>([\s\S]*?)</.exec(after.html)?.[1]?.trim();
       throw new CliError(`the sign-in page did not let ${username} in${alert ? `: ${alert}` : ''}`);
     }
-    return after.redirect;
+    return { redirect: after.redirect, prompted: true };
   }
 
   async #follow(
