@@ -43,17 +43,25 @@ export async function freePort(): Promise<number> {
 
 export interface RunningIssuer {
   issuer: Issuer;
+  /** The issuer URL (`iss`): where clients find it. */
   url: string;
+  /** Where this process listens (plain HTTP on loopback); the same as url unless a proxy is in front. */
+  localUrl: string;
   /** The admin API, authenticated with the bootstrap credentials from admin.json. */
   admin: AdminApi;
   close(): Promise<void>;
 }
 
-export async function startIssuer(engine: StorageEngine): Promise<RunningIssuer> {
+/** `issuerUrl` and `trustProxy` put the issuer behind a proxy, as `--issuer-url` / `--trust-proxy` do. */
+export async function startIssuer(
+  engine: StorageEngine,
+  o: { issuerUrl?: string; trustProxy?: string[] } = {},
+): Promise<RunningIssuer> {
   const database = await engine.database();
   const dataDir = await mkdtemp(join(tmpdir(), 'opencae-e2e-'));
   const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  const localUrl = `http://127.0.0.1:${port}`;
+  const url = o.issuerUrl ?? localUrl;
   let issuer: Issuer | undefined;
   try {
     issuer = await createIssuer({
@@ -62,6 +70,7 @@ export async function startIssuer(engine: StorageEngine): Promise<RunningIssuer>
       host: '127.0.0.1',
       dataDir,
       devMode: true,
+      ...(o.trustProxy ? { trustProxy: o.trustProxy } : {}),
       ...(database.url ? { databaseUrl: database.url } : {}),
     });
     await issuer.listen();
@@ -72,7 +81,8 @@ export async function startIssuer(engine: StorageEngine): Promise<RunningIssuer>
     return {
       issuer: started,
       url,
-      admin: new AdminApi(url, credentials),
+      localUrl,
+      admin: new AdminApi(localUrl, credentials),
       async close() {
         await started.close();
         await database.drop();

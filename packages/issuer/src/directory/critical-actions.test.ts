@@ -188,7 +188,7 @@ describe.each(storageEngines)('critical actions on $name', ({ open }) => {
     expect((await requireMfa(context, other.id)).changed).toBe(false);
   });
 
-  it("revoke all sessions: sessions_revoked_at, the user's oidc-provider rows deleted, CAEP session-revoked", async () => {
+  it("revoke all sessions: sessions_revoked_at, the user's browser sessions deleted, CAEP session-revoked", async () => {
     const user = await newUser();
     const bystander = await newUser();
     for (const [model, owner] of [
@@ -209,8 +209,12 @@ describe.each(storageEngines)('critical actions on $name', ({ open }) => {
       subject: { format: 'iss_sub', sub: user.id },
       event: { event_timestamp: eventTimestamp, reason_admin: { en: expect.any(String) } },
     });
-    const left = await storage.db.selectFrom('oidc_models').select('account_id').execute();
-    expect(left.filter((row) => row.account_id === user.id)).toEqual([]);
+    // Grants and refresh tokens stay, refused by the token service with the reason (sessions revoked).
+    const left = await storage.db.selectFrom('oidc_models').select(['account_id', 'model']).execute();
+    expect(left.filter((row) => row.account_id === user.id).map((row) => row.model)).toEqual(
+      expect.arrayContaining(['Grant', 'RefreshToken']),
+    );
+    expect(left.filter((row) => row.account_id === user.id)).toHaveLength(2);
     expect(left.filter((row) => row.account_id === bystander.id)).toHaveLength(1);
   });
 

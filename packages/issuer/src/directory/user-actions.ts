@@ -26,6 +26,20 @@ export async function deleteOidcStateOfUser(trx: Db, userId: string): Promise<vo
   await trx.deleteFrom('oidc_models').where('account_id', '=', userId).execute();
 }
 
+/**
+ * Ends the user's browser sessions. Grants and refresh tokens stay until they expire: the token
+ * service refuses every one issued before sessions_revoked_at, and can then tell the client why ("the
+ * user's sessions were revoked") where a deleted token only gets oidc-provider's "grant request is
+ * invalid" (MSAL and other clients show that message to the user).
+ */
+async function endBrowserSessionsOfUser(trx: Db, userId: string): Promise<void> {
+  await trx
+    .deleteFrom('oidc_models')
+    .where('account_id', '=', userId)
+    .where('model', '=', 'Session')
+    .execute();
+}
+
 async function setUserColumns(trx: Db, id: string, set: Updateable<UsersTable>) {
   return trx.updateTable('users').set(set).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
 }
@@ -274,7 +288,7 @@ export function revokeUserSessions(
     const after = toUser(
       await setUserColumns(trx, row.id, { sessions_revoked_at: cause.at, updated_at: cause.at }),
     );
-    await deleteOidcStateOfUser(trx, row.id);
+    await endBrowserSessionsOfUser(trx, row.id);
     const reason = options.reason ?? 'all sessions revoked by an administrator';
     return {
       targetType: 'user',

@@ -283,7 +283,8 @@ describe.runIf(haveSecondLoopback).each(engines)(
         const blocking = await policy(outsideTheOffice({ users: { include: [user.id] } }));
 
         const refused = await errorOf(await refresh(tokens.refresh_token!, fromOutside));
-        expect(refused).toMatchObject({ status: 400, error: 'invalid_grant' });
+        // message_only, not bad_token: MSAL shows the message and keeps the refresh token.
+        expect(refused).toMatchObject({ status: 400, error: 'invalid_grant', suberror: 'message_only' });
         expect(refused.error_description).toContain(blocking.name);
         // Refused before rotation: the client keeps its refresh token.
         const inside = await oauth.processRefreshTokenResponse(

@@ -152,7 +152,10 @@ export function buildProviderConfiguration(deps: ProviderDependencies): Configur
       mfaDone: principal.type === 'user' && mfaDone(grantSource(ctx)?.amr),
     });
     const refusal = issuanceRefusal(evaluation);
-    if (refusal?.kind === 'blocked') throw invalidGrant(refusal.description);
+    if (refusal?.kind === 'blocked') {
+      state.blockedByConditionalAccess = true;
+      throw invalidGrant(refusal.description);
+    }
     if (refusal?.kind === 'mfaRequired') throw interactionRequired(refusal.description);
     return evaluation;
   };

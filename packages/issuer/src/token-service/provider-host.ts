@@ -15,6 +15,7 @@ import { loadCookieKeys } from './cookie-keys.js';
 import { DirectoryCache } from './directory-cache.js';
 import { jwtIntrospection } from './introspection-endpoint.js';
 import { buildProviderConfiguration, ROUTES } from './provider-configuration.js';
+import { refreshRefusalSubErrors } from './refresh-refusals.js';
 import { recordTokenRequests, type SignInLogSink, SignInRecorder } from './sign-in-recorder.js';
 import { SignOuts } from './sign-out.js';
 import { loadSigningKeys } from './signing-key-sync.js';
@@ -83,6 +84,7 @@ export class ProviderHost {
     installSecretVerification(provider, this.directory);
     provider.use(recordTokenRequests(this.signIns, ROUTES.token) as never);
     provider.use(addRefreshIn);
+    provider.use(refreshRefusalSubErrors(ROUTES.token) as never);
     provider.use(
       this.signOuts.middleware(`${ROUTES.end_session}/confirm`, () =>
         provider.cookieName('session'),

@@ -15,6 +15,7 @@ import { ROUTES } from './provider-configuration.js';
 import type { ProviderHost } from './provider-host.js';
 import { replay } from './provider-host.js';
 import { attachRequestState } from './request-state.js';
+import { withoutOfflineAccessOnRefresh } from './scopes.js';
 import type { SignInRecorder } from './sign-in-recorder.js';
 
 /** oidc-provider reads at most 56 KiB of a body; refuse bigger ones up front. */
@@ -65,7 +66,9 @@ export async function registerProviderRoutes(
           throw new ClaimsRequestError('ERR_CLAIMS_MALFORMED', 'claims must be sent once');
         const claims = parseClaimsRequest(values[0]);
         const { notBefore } = evaluateEssentialClaims(claims, Math.floor(Date.now() / 1000));
-        return await forwardWith(request, reply, request.raw.url ?? ROUTES.token, body, {
+        const rewritten = isForm(request) ? withoutOfflineAccessOnRefresh(form) : undefined;
+        const forwarded = rewritten ? Buffer.from(rewritten.toString()) : body;
+        return await forwardWith(request, reply, request.raw.url ?? ROUTES.token, forwarded, {
           claims,
           notBefore,
         });

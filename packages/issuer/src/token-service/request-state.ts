@@ -30,6 +30,8 @@ export interface RequestState {
   correlationId?: string;
   /** The user whose code or refresh token is redeemed, once read (for the sign-in log). */
   user?: UserState;
+  /** Conditional Access refused this token request (the refresh token stays good elsewhere). */
+  blockedByConditionalAccess?: boolean;
   /** A logout confirmation with logout=yes: the whole issuer session ends (see sign-out.ts). */
   signOut?: boolean;
   decisions: Map<string, ResourceDecision>;

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { ApiState } from './directory-reader.js';
-import { applicationRoles, audiencesOf, delegatedScopes, grantableScopes, parseApiScope } from './scopes.js';
+import {
+  applicationRoles,
+  audiencesOf,
+  delegatedScopes,
+  grantableScopes,
+  parseApiScope,
+  withoutOfflineAccessOnRefresh,
+} from './scopes.js';
 
 const api: ApiState = {
   id: 'a',
@@ -40,5 +47,33 @@ describe('Entra-style scopes', () => {
     expect(applicationRoles(api, grant, 'api://orders/.default')).toEqual(['Orders.Admin']);
     expect(applicationRoles(api, grant, undefined)).toEqual(['Orders.Admin']);
     expect(applicationRoles(api, { scopes: [], roles: [] }, undefined)).toEqual([]);
+  });
+});
+
+describe('offline_access on a refresh (MSAL sends it every time)', () => {
+  const form = (fields: Record<string, string>) => new URLSearchParams(fields);
+
+  it('is dropped from the scope of a refresh_token request, everything else kept', () => {
+    const rewritten = withoutOfflineAccessOnRefresh(
+      form({ grant_type: 'refresh_token', scope: 'api://orders/Orders.Read openid profile offline_access' }),
+    );
+    expect(rewritten?.get('scope')).toBe('api://orders/Orders.Read openid profile');
+    expect(rewritten?.get('grant_type')).toBe('refresh_token');
+    expect(
+      withoutOfflineAccessOnRefresh(form({ grant_type: 'refresh_token', scope: 'offline_access' }))?.has(
+        'scope',
+      ),
+    ).toBe(false);
+  });
+
+  it('leaves other grants, requests without it and repeated scope parameters alone', () => {
+    expect(
+      withoutOfflineAccessOnRefresh(form({ grant_type: 'authorization_code', scope: 'offline_access' })),
+    ).toBeUndefined();
+    expect(
+      withoutOfflineAccessOnRefresh(form({ grant_type: 'refresh_token', scope: 'openid' })),
+    ).toBeUndefined();
+    const twice = new URLSearchParams('grant_type=refresh_token&scope=offline_access&scope=openid');
+    expect(withoutOfflineAccessOnRefresh(twice)).toBeUndefined();
   });
 });

@@ -103,3 +103,20 @@ export function applicationRoles(
   if (requested.length === 0 || requested.includes(DEFAULT_SCOPE)) return granted;
   return granted.filter((role) => requested.includes(role));
 }
+
+/**
+ * MSAL, like most Entra ID clients, asks for `offline_access` on every refresh. The refresh token being
+ * redeemed is that offline access already, and oidc-provider refuses a scope the token does not list
+ * (it keeps offline_access out of grants made without prompt=consent). Returns the token request
+ * without it, or undefined when there is nothing to change.
+ */
+export function withoutOfflineAccessOnRefresh(form: URLSearchParams): URLSearchParams | undefined {
+  if (form.get('grant_type') !== 'refresh_token' || form.getAll('scope').length !== 1) return undefined;
+  const scopes = (form.get('scope') ?? '').split(' ');
+  if (!scopes.includes('offline_access')) return undefined;
+  const rewritten = new URLSearchParams(form);
+  const kept = scopes.filter((scope) => scope !== 'offline_access' && scope !== '');
+  if (kept.length > 0) rewritten.set('scope', kept.join(' '));
+  else rewritten.delete('scope');
+  return rewritten;
+}

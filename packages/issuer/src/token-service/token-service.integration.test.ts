@@ -540,12 +540,30 @@ describe.each(engines)('token service on $name', ({ database }) => {
       expect(refreshed.refresh_token).toBeDefined();
       expect(refreshed.refresh_token).not.toBe(first);
       expect(claimsOf(refreshed.access_token).xms_cc).toEqual(['cp1']);
-      const replay = await oauth.refreshTokenGrantRequest(as, client, clientAuth, first, insecure);
-      await expectError(replay, 400, 'invalid_grant');
 
-      // The code cannot be redeemed twice.
+      // MSAL's refresh asks again for every scope of the sign-in, offline_access included.
+      const msalRefresh = await oauth.processRefreshTokenResponse(
+        as,
+        client,
+        await oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshed.refresh_token!, {
+          ...insecure,
+          additionalParameters: {
+            claims: MSAL_CLAIMS,
+            scope: 'api://orders/Orders.Read openid offline_access',
+          },
+        }),
+      );
+      expect(claimsOf(msalRefresh.access_token)).toMatchObject({ scp: 'Orders.Read', xms_cc: ['cp1'] });
+
+      // A replayed refresh token is refused, as a dead token (and revokes the grant, RFC 9700 §4.14.2).
+      const replay = await oauth.refreshTokenGrantRequest(as, client, clientAuth, first, insecure);
+      const replayed = await expectError(replay, 400, 'invalid_grant');
+      expect(replayed).toMatchObject({ suberror: 'bad_token' });
+
+      // The code cannot be redeemed twice; a code is not a refresh token, so no suberror.
       const again = await redeem(callback, verifier, state);
-      await expectError(again.response, 400, 'invalid_grant');
+      const reused = await expectError(again.response, 400, 'invalid_grant');
+      expect(reused).not.toHaveProperty('suberror');
     });
 
     it('asks an enrolled user for a code and refuses the same code twice', async () => {
@@ -1003,7 +1021,9 @@ describe.each(engines)('token service on $name', ({ database }) => {
           tokens.refresh_token!,
           insecure,
         );
-        await expectError(refused, 400, 'invalid_grant', reason);
+        const body = await expectError(refused, 400, 'invalid_grant', reason);
+        // What Entra ID says of a dead refresh token: MSAL asks for interaction and drops the token.
+        expect(body).toMatchObject({ suberror: 'bad_token' });
       });
 
       it('the application disabled', async () => {

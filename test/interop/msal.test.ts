@@ -1,0 +1,232 @@
+/**
+ * Microsoft's own MSAL for Node (@azure/msal-node, unmodified) against the issuer through a
+ * TLS-terminating proxy, as a customer would run it: the issuer started with an https issuer URL and the
+ * proxy as its only trusted proxy, MSAL configured for a non-Entra OpenID Connect authority
+ * (protocolMode OIDC, the authority in knownAuthorities) and trusting the proxy's CA through
+ * NODE_EXTRA_CA_CERTS. What MSAL put on the wire is checked at the proxy, what it made of the answers
+ * in its own terms (expiresOn, refreshOn, fromCache, InteractionRequiredAuthError).
+ */
+import { revocationClaims } from '@opencae/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, type RunningIssuer, startIssuer, storageEngines } from '../e2e/support/issuer.js';
+import { REDIRECT_URI } from '../e2e/support/scenario.js';
+import { type MsalAnswer, type MsalProcess, startMsal } from './support/msal-process.js';
+import type { AppOptions, TokenSummary } from './support/msal-worker.js';
+import { createThrowawayCa, type ThrowawayCa } from './support/throwaway-ca.js';
+import { type ProxiedRequest, startTlsProxy, type TlsProxy } from './support/tls-proxy.js';
+
+const HOUR = 3600;
+const AUDIENCE = 'api://msal-orders';
+
+let ca: ThrowawayCa;
+let proxy: TlsProxy;
+let issuer: RunningIssuer;
+let msal: MsalProcess;
+let issuerUrl: string;
+let daemon: AppOptions;
+let webApp: AppOptions;
+
+function claimsOf(jwt: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8'));
+}
+
+function tokens(answer: MsalAnswer): TokenSummary {
+  if (answer.failure) throw new Error(`MSAL failed: ${JSON.stringify(answer.failure)}`);
+  return answer.result;
+}
+
+/** The token requests MSAL sent since `since` (an index into the proxy's record). */
+function tokenRequests(since: number): ProxiedRequest[] {
+  return proxy.requests.slice(since).filter((r) => r.method === 'POST' && r.url.startsWith('/token'));
+}
+
+/** The access-token part of the claims parameter MSAL sent. */
+function accessTokenClaims(request: { form: Record<string, string> } | URLSearchParams) {
+  const claims = request instanceof URLSearchParams ? request.get('claims') : request.form.claims;
+  return (JSON.parse(claims ?? '{}') as { access_token?: Record<string, unknown> }).access_token;
+}
+
+beforeAll(async () => {
+  ca = await createThrowawayCa();
+  const proxyPort = await freePort();
+  issuerUrl = `https://localhost:${proxyPort}`;
+  issuer = await startIssuer(storageEngines[0]!, { issuerUrl, trustProxy: ['127.0.0.1'] });
+  proxy = await startTlsProxy({ key: ca.key, cert: ca.cert, upstream: issuer.localUrl, port: proxyPort });
+  msal = startMsal({ authority: issuerUrl, caFile: ca.caFile });
+
+  await issuer.admin.createApi(AUDIENCE);
+  const createdDaemon = await issuer.admin.createDaemon('msal-daemon', AUDIENCE);
+  daemon = {
+    clientId: createdDaemon.application.client_id,
+    clientSecret: createdDaemon.client_secret!.value,
+    capabilities: ['cp1'],
+  };
+  const createdWebApp = await issuer.admin.createWebApp('msal-web', AUDIENCE, REDIRECT_URI);
+  webApp = {
+    clientId: createdWebApp.application.client_id,
+    clientSecret: createdWebApp.client_secret!.value,
+    capabilities: ['cp1'],
+  };
+});
+afterAll(async () => {
+  await msal?.close();
+  await proxy?.close();
+  await issuer?.close();
+  await ca?.remove();
+});
+
+describe('MSAL for Node as a daemon (client credentials)', () => {
+  it('discovers the issuer over HTTPS and, declaring cp1, gets a 20–28 h token with xms_cc and refreshOn from refresh_in', async () => {
+    const since = proxy.requests.length;
+    const result = tokens(
+      await msal.run({ op: 'clientCredentials', app: daemon, scopes: [`${AUDIENCE}/.default`] }),
+    );
+    expect(proxy.requests[since]).toMatchObject({ method: 'GET', url: '/.well-known/openid-configuration' });
+    const [sent] = tokenRequests(since);
+    expect(sent?.form).toMatchObject({ grant_type: 'client_credentials', 'x-client-SKU': 'msal.js.node' });
+    expect(accessTokenClaims(sent!)).toEqual({ xms_cc: { values: ['cp1'] } });
+
+    const claims = claimsOf(result.accessToken);
+    expect(claims).toMatchObject({ iss: issuerUrl, aud: AUDIENCE, xms_cc: ['cp1'], idtyp: 'app' });
+    // The client address the issuer saw is the one the trusted proxy forwarded.
+    expect(claims.ipaddr).toBe('127.0.0.1');
+    const iat = claims.iat as number;
+    const lifetime = (claims.exp as number) - iat;
+    expect(lifetime).toBeGreaterThanOrEqual(20 * HOUR);
+    expect(lifetime).toBeLessThanOrEqual(28 * HOUR);
+    // MSAL counts expires_in and refresh_in from its own clock when the answer arrived.
+    expect(Math.abs(result.expiresOn! / 1000 - (claims.exp as number))).toBeLessThan(60);
+    expect(result.refreshOn).not.toBeNull();
+    expect(Math.abs((result.refreshOn! - iat * 1000) / 1000 - lifetime / 2)).toBeLessThan(60);
+  });
+
+  it('serves the next request from its cache until refreshOn', async () => {
+    const since = proxy.requests.length;
+    const result = tokens(
+      await msal.run({ op: 'clientCredentials', app: daemon, scopes: [`${AUDIENCE}/.default`] }),
+    );
+    expect(result.fromCache).toBe(true);
+    expect(tokenRequests(since)).toHaveLength(0);
+  });
+
+  it('without cp1, gets a 60–90 min token without xms_cc and no refreshOn', async () => {
+    const result = tokens(
+      await msal.run({
+        op: 'clientCredentials',
+        app: { ...daemon, capabilities: [] },
+        scopes: [`${AUDIENCE}/.default`],
+      }),
+    );
+    const claims = claimsOf(result.accessToken);
+    const lifetime = (claims.exp as number) - (claims.iat as number);
+    expect(lifetime).toBeGreaterThanOrEqual(60 * 60);
+    expect(lifetime).toBeLessThanOrEqual(90 * 60);
+    expect(claims.xms_cc).toBeUndefined();
+    expect(result.refreshOn).toBeNull();
+  });
+
+  it('answers a claims challenge: the capability is merged into the claims and the new token is issued after nbf', async () => {
+    const nbf = Math.floor(Date.now() / 1000);
+    const since = proxy.requests.length;
+    const result = tokens(
+      await msal.run({
+        op: 'clientCredentials',
+        app: daemon,
+        scopes: [`${AUDIENCE}/.default`],
+        claims: JSON.stringify(revocationClaims(nbf)),
+      }),
+    );
+    expect(result.fromCache).toBe(false);
+    const [sent] = tokenRequests(since);
+    expect(accessTokenClaims(sent!)).toEqual({
+      nbf: { essential: true, value: String(nbf) },
+      xms_cc: { values: ['cp1'] },
+    });
+    const claims = claimsOf(result.accessToken);
+    expect(claims.iat as number).toBeGreaterThanOrEqual(nbf + 1);
+    expect(claims.xms_cc).toEqual(['cp1']);
+  });
+
+  it('after the service principal is disabled, the challenge is refused with invalid_client and the reason', async () => {
+    await issuer.admin.disableServicePrincipal(daemon.clientId);
+    const answer = await msal.run({
+      op: 'clientCredentials',
+      app: daemon,
+      scopes: [`${AUDIENCE}/.default`],
+      claims: JSON.stringify(revocationClaims(Math.floor(Date.now() / 1000))),
+    });
+    expect(answer.failure).toMatchObject({ name: 'ServerError', errorCode: 'invalid_client' });
+    expect(answer.failure?.errorMessage).toMatch(/disabled/);
+  });
+});
+
+describe('MSAL for Node signing a user in (authorization code + PKCE, refresh tokens)', () => {
+  let userId: string;
+  const scopes = [`${AUDIENCE}/Orders.Read`];
+
+  beforeAll(async () => {
+    userId = (await issuer.admin.createUser('mallory-msal', 'correct horse battery staple')).id;
+  });
+
+  it('sends cp1 on the authorization request and gets a 20–28 h CAE token, an id token and refreshOn', async () => {
+    const since = proxy.requests.length;
+    const result = tokens(
+      await msal.run({
+        op: 'signIn',
+        app: webApp,
+        scopes,
+        redirectUri: REDIRECT_URI,
+        username: 'mallory-msal',
+        password: 'correct horse battery staple',
+      }),
+    );
+    const authorize = proxy.requests
+      .slice(since)
+      .find((r) => r.method === 'GET' && r.url.startsWith('/authorize?'));
+    const query = new URL(authorize!.url, issuerUrl).searchParams;
+    expect(query.get('code_challenge_method')).toBe('S256');
+    expect(accessTokenClaims(query)).toEqual({ xms_cc: { values: ['cp1'] } });
+    const [sent] = tokenRequests(since);
+    expect(sent?.form.grant_type).toBe('authorization_code');
+    expect(accessTokenClaims(sent!)).toEqual({ xms_cc: { values: ['cp1'] } });
+
+    const claims = claimsOf(result.accessToken);
+    expect(claims).toMatchObject({
+      iss: issuerUrl,
+      aud: AUDIENCE,
+      idtyp: 'user',
+      oid: userId,
+      xms_cc: ['cp1'],
+    });
+    expect(claims.sid).toEqual(expect.any(String));
+    const lifetime = (claims.exp as number) - (claims.iat as number);
+    expect(lifetime).toBeGreaterThanOrEqual(20 * HOUR);
+    expect(lifetime).toBeLessThanOrEqual(28 * HOUR);
+    expect(result.refreshOn).not.toBeNull();
+    expect(result.idTokenClaims).toMatchObject({ iss: issuerUrl, aud: webApp.clientId });
+    expect(result.username).toBe('mallory-msal');
+  });
+
+  it('answers a claims challenge silently with the refresh token, the capability merged', async () => {
+    const nbf = Math.floor(Date.now() / 1000);
+    const since = proxy.requests.length;
+    const result = tokens(
+      await msal.run({ op: 'silent', app: webApp, scopes, claims: JSON.stringify(revocationClaims(nbf)) }),
+    );
+    expect(result.fromCache).toBe(false);
+    const [sent] = tokenRequests(since);
+    expect(sent?.form.grant_type).toBe('refresh_token');
+    expect(accessTokenClaims(sent!)).toEqual({
+      nbf: { essential: true, value: String(nbf) },
+      xms_cc: { values: ['cp1'] },
+    });
+    expect(claimsOf(result.accessToken).iat as number).toBeGreaterThanOrEqual(nbf + 1);
+  });
+
+  it("after the user's sessions are revoked, MSAL asks for interaction (invalid_grant with the reason)", async () => {
+    await issuer.admin.revokeSessions(userId);
+    const answer = await msal.run({ op: 'silent', app: webApp, scopes, forceRefresh: true });
+    expect(answer.failure).toMatchObject({ interactionRequired: true, errorCode: 'invalid_grant' });
+    expect(answer.failure?.errorMessage).toMatch(/revoked/);
+  });
+});

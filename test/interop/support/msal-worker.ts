@@ -1,0 +1,153 @@
+/**
+ * Microsoft's MSAL for Node, unmodified, as a confidential client application would use it against an
+ * OpenID Connect authority that is not Entra ID (protocolMode OIDC, the authority in knownAuthorities).
+ * It runs in its own process so that Node trusts the test CA the standard way (NODE_EXTRA_CA_CERTS),
+ * and answers JSON-line commands from the test on stdin/stdout, keeping MSAL's token cache between them.
+ */
+import { createInterface } from 'node:readline';
+import {
+  type AuthenticationResult,
+  ConfidentialClientApplication,
+  CryptoProvider,
+  InteractionRequiredAuthError,
+  ProtocolMode,
+} from '@azure/msal-node';
+import { ScriptedSignIn } from '../../../packages/cli/src/demo/sign-in-page.js';
+
+export interface AppOptions {
+  clientId: string;
+  clientSecret: string;
+  /** MSAL's clientCapabilities, e.g. ['cp1']; [] for an app that is not CAE-capable. */
+  capabilities: string[];
+}
+
+export type Command =
+  | { op: 'clientCredentials'; app: AppOptions; scopes: string[]; claims?: string }
+  | {
+      op: 'signIn';
+      app: AppOptions;
+      scopes: string[];
+      redirectUri: string;
+      username: string;
+      password: string;
+    }
+  | { op: 'silent'; app: AppOptions; scopes: string[]; claims?: string; forceRefresh?: boolean };
+
+export interface TokenSummary {
+  accessToken: string;
+  expiresOn: number | null;
+  refreshOn: number | null;
+  fromCache: boolean;
+  idTokenClaims: Record<string, unknown>;
+  username: string | null;
+}
+
+export interface MsalFailure {
+  name: string;
+  errorCode: string;
+  errorMessage: string;
+  interactionRequired: boolean;
+}
+
+const authority = process.env.MSAL_AUTHORITY;
+if (!authority) throw new Error('MSAL_AUTHORITY is not set');
+const applications = new Map<string, ConfidentialClientApplication>();
+
+function application(o: AppOptions): ConfidentialClientApplication {
+  const key = `${o.clientId}|${o.capabilities.join(',')}`;
+  let app = applications.get(key);
+  if (!app) {
+    app = new ConfidentialClientApplication({
+      auth: {
+        clientId: o.clientId,
+        clientSecret: o.clientSecret,
+        authority: authority as string,
+        knownAuthorities: [new URL(authority as string).host],
+        clientCapabilities: o.capabilities,
+      },
+      system: { protocolMode: ProtocolMode.OIDC },
+    });
+    applications.set(key, app);
+  }
+  return app;
+}
+
+function summary(result: AuthenticationResult | null): TokenSummary {
+  if (!result) throw new Error('MSAL returned no result');
+  return {
+    accessToken: result.accessToken,
+    expiresOn: result.expiresOn?.getTime() ?? null,
+    refreshOn: result.refreshOn?.getTime() ?? null,
+    fromCache: result.fromCache,
+    idTokenClaims: result.idTokenClaims as Record<string, unknown>,
+    username: result.account?.username ?? null,
+  };
+}
+
+async function execute(command: Command): Promise<TokenSummary> {
+  const app = application(command.app);
+  switch (command.op) {
+    case 'clientCredentials':
+      return summary(
+        await app.acquireTokenByClientCredential({
+          scopes: command.scopes,
+          ...(command.claims ? { claims: command.claims } : {}),
+        }),
+      );
+    case 'signIn': {
+      const pkce = await new CryptoProvider().generatePkceCodes();
+      const url = await app.getAuthCodeUrl({
+        scopes: command.scopes,
+        redirectUri: command.redirectUri,
+        codeChallenge: pkce.challenge,
+        codeChallengeMethod: 'S256',
+      });
+      const { redirect } = await new ScriptedSignIn(authority as string).signIn(
+        new URL(url),
+        command.username,
+        command.password,
+      );
+      const code = redirect.searchParams.get('code');
+      if (!code) throw new Error(`the authorization response carries no code: ${redirect.href}`);
+      return summary(
+        await app.acquireTokenByCode({
+          code,
+          scopes: command.scopes,
+          redirectUri: command.redirectUri,
+          codeVerifier: pkce.verifier,
+        }),
+      );
+    }
+    case 'silent': {
+      const [account] = await app.getTokenCache().getAllAccounts();
+      if (!account) throw new Error('MSAL has no account in its cache');
+      return summary(
+        await app.acquireTokenSilent({
+          account,
+          scopes: command.scopes,
+          ...(command.claims ? { claims: command.claims } : {}),
+          ...(command.forceRefresh ? { forceRefresh: true } : {}),
+        }),
+      );
+    }
+  }
+}
+
+function failure(error: unknown): MsalFailure {
+  const e = error as { name?: string; errorCode?: string; errorMessage?: string; message?: string };
+  return {
+    name: e.name ?? 'Error',
+    errorCode: e.errorCode ?? '',
+    errorMessage: e.errorMessage ?? e.message ?? String(error),
+    interactionRequired: error instanceof InteractionRequiredAuthError,
+  };
+}
+
+for await (const line of createInterface({ input: process.stdin })) {
+  const { id, command } = JSON.parse(line) as { id: number; command: Command };
+  const answer = await execute(command).then(
+    (result) => ({ id, result }),
+    (error: unknown) => ({ id, failure: failure(error) }),
+  );
+  process.stdout.write(`${JSON.stringify(answer)}\n`);
+}
