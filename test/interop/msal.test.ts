@@ -6,13 +6,15 @@
  * NODE_EXTRA_CA_CERTS. What MSAL put on the wire is checked at the proxy, what it made of the answers
  * in its own terms (expiresOn, refreshOn, fromCache, InteractionRequiredAuthError).
  */
+import { createPublicKey } from 'node:crypto';
 import { revocationClaims } from '@opencae/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CreatedApplication } from '../e2e/support/admin-api.js';
 import { freePort, type RunningIssuer, startIssuer, storageEngines } from '../e2e/support/issuer.js';
 import { REDIRECT_URI } from '../e2e/support/scenario.js';
 import { type MsalAnswer, type MsalProcess, startMsal } from './support/msal-process.js';
 import type { AppOptions, TokenSummary } from './support/msal-worker.js';
-import { createThrowawayCa, type ThrowawayCa } from './support/throwaway-ca.js';
+import { createClientCertificate, createThrowawayCa, type ThrowawayCa } from './support/throwaway-ca.js';
 import { type ProxiedRequest, startTlsProxy, type TlsProxy } from './support/tls-proxy.js';
 
 const HOUR = 3600;
@@ -160,6 +162,41 @@ describe('MSAL for Node as a daemon (client credentials)', () => {
   });
 });
 
+describe('MSAL for Node as a daemon with a certificate (private_key_jwt)', () => {
+  it('signs a PS256 client assertion with x5t#S256 that the issuer accepts, and the capability still rules', async () => {
+    const certificate = await createClientCertificate();
+    const created = await issuer.admin.call<CreatedApplication>('POST', '/applications', {
+      name: 'msal-certificate-daemon',
+      credential: 'private_key_jwt',
+      jwks: { keys: [{ ...createPublicKey(certificate.certificate).export({ format: 'jwk' }), use: 'sig' }] },
+      grants: [{ api: AUDIENCE, roles: ['Orders.Read.All'] }],
+    });
+    const since = proxy.requests.length;
+    const result = tokens(
+      await msal.run({
+        op: 'clientCredentials',
+        app: {
+          clientId: created.application.client_id,
+          certificate: { thumbprintSha256: certificate.thumbprintSha256, privateKey: certificate.privateKey },
+          capabilities: ['cp1'],
+        },
+        scopes: [`${AUDIENCE}/.default`],
+      }),
+    );
+    const [sent] = tokenRequests(since);
+    expect(sent?.form.client_assertion_type).toBe('urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
+    const header = JSON.parse(
+      Buffer.from(sent!.form.client_assertion!.split('.')[0]!, 'base64url').toString(),
+    );
+    expect(header).toMatchObject({ alg: 'PS256', 'x5t#S256': expect.any(String) });
+    expect(claimsOf(result.accessToken)).toMatchObject({
+      azp: created.application.client_id,
+      roles: ['Orders.Read.All'],
+      xms_cc: ['cp1'],
+    });
+  });
+});
+
 describe('MSAL for Node signing a user in (authorization code + PKCE, refresh tokens)', () => {
   let userId: string;
   const scopes = [`${AUDIENCE}/Orders.Read`];
@@ -221,6 +258,42 @@ describe('MSAL for Node signing a user in (authorization code + PKCE, refresh to
       xms_cc: { values: ['cp1'] },
     });
     expect(claimsOf(result.accessToken).iat as number).toBeGreaterThanOrEqual(nbf + 1);
+  });
+
+  it('one sign-in serves two APIs: extraScopesToConsent at sign-in, then a silent token for each', async () => {
+    const second = 'api://msal-second';
+    await issuer.admin.createApi(second, { scopes: ['Second.Read'] });
+    const created = await issuer.admin.call<CreatedApplication>('POST', '/applications', {
+      name: 'msal-two-apis',
+      redirect_uris: [REDIRECT_URI],
+      grants: [
+        { api: AUDIENCE, scopes: ['Orders.Read'] },
+        { api: second, scopes: ['Second.Read'] },
+      ],
+    });
+    const app = {
+      clientId: created.application.client_id,
+      clientSecret: created.client_secret!.value,
+      capabilities: ['cp1'],
+    };
+    const user = await issuer.admin.createUser('msal-two-apis', 'correct horse battery staple');
+    const signedIn = tokens(
+      await msal.run({
+        op: 'signIn',
+        app,
+        scopes,
+        extraScopesToConsent: [`${second}/Second.Read`],
+        redirectUri: REDIRECT_URI,
+        username: 'msal-two-apis',
+        password: 'correct horse battery staple',
+      }),
+    );
+    // The code names both APIs; the scope MSAL sends with it picks the one the token is for.
+    expect(claimsOf(signedIn.accessToken)).toMatchObject({ aud: AUDIENCE, scp: 'Orders.Read', oid: user.id });
+    const since = proxy.requests.length;
+    const other = tokens(await msal.run({ op: 'silent', app, scopes: [`${second}/Second.Read`] }));
+    expect(tokenRequests(since).map((r) => r.form.grant_type)).toEqual(['refresh_token']);
+    expect(claimsOf(other.accessToken)).toMatchObject({ aud: second, scp: 'Second.Read', xms_cc: ['cp1'] });
   });
 
   it("after the user's sessions are revoked, MSAL asks for interaction (invalid_grant with the reason)", async () => {

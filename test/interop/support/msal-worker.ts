@@ -16,7 +16,9 @@ import { ScriptedSignIn } from '../../../packages/cli/src/demo/sign-in-page.js';
 
 export interface AppOptions {
   clientId: string;
-  clientSecret: string;
+  /** A client secret, or a certificate (MSAL signs a PS256 client assertion with x5t#S256). */
+  clientSecret?: string;
+  certificate?: { thumbprintSha256: string; privateKey: string };
   /** MSAL's clientCapabilities, e.g. ['cp1']; [] for an app that is not CAE-capable. */
   capabilities: string[];
 }
@@ -28,6 +30,8 @@ export type Command =
       app: AppOptions;
       scopes: string[];
       redirectUri: string;
+      /** Scopes of other APIs to have granted at sign-in, for later silent requests. */
+      extraScopesToConsent?: string[];
       username: string;
       password: string;
     }
@@ -60,7 +64,8 @@ function application(o: AppOptions): ConfidentialClientApplication {
     app = new ConfidentialClientApplication({
       auth: {
         clientId: o.clientId,
-        clientSecret: o.clientSecret,
+        ...(o.clientSecret ? { clientSecret: o.clientSecret } : {}),
+        ...(o.certificate ? { clientCertificate: o.certificate } : {}),
         authority: authority as string,
         knownAuthorities: [new URL(authority as string).host],
         clientCapabilities: o.capabilities,
@@ -101,6 +106,7 @@ async function execute(command: Command): Promise<TokenSummary> {
         redirectUri: command.redirectUri,
         codeChallenge: pkce.challenge,
         codeChallengeMethod: 'S256',
+        ...(command.extraScopesToConsent ? { extraScopesToConsent: command.extraScopesToConsent } : {}),
       });
       const { redirect } = await new ScriptedSignIn(authority as string).signIn(
         new URL(url),

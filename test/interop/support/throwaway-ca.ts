@@ -1,9 +1,11 @@
 /**
- * A certificate authority that exists for one test run: the openssl CLI makes a CA and a server
- * certificate for localhost / 127.0.0.1 signed by it, in a temporary folder. A client trusts it the
- * way an operator would make Node trust a private CA: NODE_EXTRA_CA_CERTS=<ca.pem>.
+ * Certificates that exist for one test run, made by the openssl CLI in a temporary folder:
+ * - a CA and a server certificate for localhost / 127.0.0.1 signed by it. A client trusts it the way an
+ *   operator would make Node trust a private CA: NODE_EXTRA_CA_CERTS=<ca.pem>.
+ * - a self-signed client certificate, as an Entra ID workload identity registers one.
  */
 import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,5 +59,46 @@ export async function createThrowawayCa(): Promise<ThrowawayCa> {
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
     throw error;
+  }
+}
+
+export interface ClientCertificate {
+  /** The private key (PKCS#8 PEM) the client signs its assertions with. */
+  privateKey: string;
+  /** The certificate (PEM) whose public key the application registers. */
+  certificate: string;
+  /** SHA-256 of the certificate's DER, in hex (what MSAL puts in x5t#S256). */
+  thumbprintSha256: string;
+}
+
+export async function createClientCertificate(): Promise<ClientCertificate> {
+  const dir = await mkdtemp(join(tmpdir(), 'opencae-cert-'));
+  try {
+    await run(
+      'openssl',
+      [
+        ...[
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=OpenCAE test daemon',
+        ],
+        ...['-keyout', join(dir, 'client.key'), '-out', join(dir, 'client.pem')],
+      ],
+      { cwd: dir },
+    );
+    const certificate = await readFile(join(dir, 'client.pem'), 'utf8');
+    return {
+      privateKey: await readFile(join(dir, 'client.key'), 'utf8'),
+      certificate,
+      thumbprintSha256: new X509Certificate(certificate).fingerprint256.replaceAll(':', '').toLowerCase(),
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }

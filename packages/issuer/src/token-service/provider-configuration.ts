@@ -331,7 +331,8 @@ export function buildProviderConfiguration(deps: ProviderDependencies): Configur
         enabled: true,
         // Entra-style scopes name the API: `api://orders/.default` means resource=api://orders.
         async defaultResource(ctx: Ctx, _client, oneOf?: readonly string[]) {
-          const named = audiencesOf(ctx.oidc.params?.scope as string | undefined);
+          const scope = (ctx.oidc.params?.scope as string | undefined) ?? requestStateOf(ctx).scope;
+          const named = audiencesOf(scope);
           if (oneOf) {
             const chosen = named.filter((audience) => oneOf.includes(audience));
             if (chosen.length === 1) return chosen[0] as string;

@@ -42,7 +42,9 @@ export async function registerProviderRoutes(
       reply: FastifyReply,
       url: string,
       body: Buffer | undefined,
-      extra: { claims?: ClaimsRequest; notBefore?: number; signOut?: boolean } | undefined,
+      extra:
+        | { claims?: ClaimsRequest; notBefore?: number; scope?: string; signOut?: boolean }
+        | undefined,
     ) => {
       const copy = replay(request.raw, {
         url,
@@ -68,9 +70,11 @@ export async function registerProviderRoutes(
         const { notBefore } = evaluateEssentialClaims(claims, Math.floor(Date.now() / 1000));
         const rewritten = isForm(request) ? withoutOfflineAccessOnRefresh(form) : undefined;
         const forwarded = rewritten ? Buffer.from(rewritten.toString()) : body;
+        const scopeParameter = form.getAll('scope').length === 1 ? form.get('scope') : null;
         return await forwardWith(request, reply, request.raw.url ?? ROUTES.token, forwarded, {
           claims,
           notBefore,
+          ...(scopeParameter ? { scope: scopeParameter } : {}),
         });
       } catch (error) {
         if (error instanceof ClaimsRequestError || error instanceof TokenServiceError) {

@@ -24,6 +24,11 @@ export interface RequestState {
   ip: string;
   /** The `claims` parameter sent on this token request, when there was one. */
   claims?: ClaimsRequest;
+  /**
+   * The `scope` parameter of a token request as sent. oidc-provider drops it from an authorization_code
+   * request, where MSAL sends it to say which of the code's APIs the access token is for.
+   */
+  scope?: string;
   /** A challenge's essential `nbf`: the new token's `iat`/`nbf` are not earlier. */
   notBefore?: number;
   /** The request id (Fastify's), logged as the sign-in log's correlation id. */
