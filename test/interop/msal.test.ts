@@ -296,6 +296,28 @@ describe('MSAL for Node signing a user in (authorization code + PKCE, refresh to
     expect(claimsOf(other.accessToken)).toMatchObject({ aud: second, scp: 'Second.Read', xms_cc: ['cp1'] });
   });
 
+  it('a silent token for an API granted after the sign-in, like an Entra multi-resource refresh token', async () => {
+    const third = 'api://msal-third';
+    await issuer.admin.createApi(third, { scopes: ['Third.Read', 'Third.Write'] });
+    const denied = await msal.run({ op: 'silent', app: webApp, scopes: [`${third}/Third.Read`] });
+    // Not granted to the app: the refresh token is not extended, oidc-provider refuses the scope.
+    expect(denied.failure).toMatchObject({ name: 'ServerError', errorCode: 'invalid_scope' });
+
+    await issuer.admin.call('PUT', '/grants', {
+      application: webApp.clientId,
+      api: third,
+      scopes: ['Third.Read'],
+    });
+    const granted = tokens(await msal.run({ op: 'silent', app: webApp, scopes: [`${third}/Third.Read`] }));
+    expect(claimsOf(granted.accessToken)).toMatchObject({ aud: third, scp: 'Third.Read', xms_cc: ['cp1'] });
+    // A scope of that API the app was not granted is still refused.
+    const notGranted = await msal.run({ op: 'silent', app: webApp, scopes: [`${third}/Third.Write`] });
+    expect(notGranted.failure).toMatchObject({ errorCode: 'invalid_scope' });
+    // The first API still answers from the same (rotated) refresh token.
+    const first = tokens(await msal.run({ op: 'silent', app: webApp, scopes, forceRefresh: true }));
+    expect(claimsOf(first.accessToken)).toMatchObject({ aud: AUDIENCE, scp: 'Orders.Read' });
+  });
+
   it("after the user's sessions are revoked, MSAL asks for interaction (invalid_grant with the reason)", async () => {
     await issuer.admin.revokeSessions(userId);
     const answer = await msal.run({ op: 'silent', app: webApp, scopes, forceRefresh: true });

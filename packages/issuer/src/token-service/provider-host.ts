@@ -56,6 +56,12 @@ export class ProviderHost {
     return this.current.provider;
   }
 
+  /** The provider, built first if no request has needed it yet. */
+  async started(): Promise<Provider> {
+    if (!this.current) await this.refresh();
+    return this.provider;
+  }
+
   /** Builds the provider, or rebuilds it when the published signing keys changed. Idempotent. */
   async refresh(): Promise<void> {
     this.rebuilding ??= this.rebuild().finally(() => {

@@ -11,6 +11,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { evaluateEssentialClaims } from './cae-rules.js';
 import { TokenServiceError } from './errors.js';
 import { isJsonObject as isPlainObject } from './json-object.js';
+import { claimedClientId, extendRefreshTokenCoverage } from './multi-resource-refresh.js';
 import { ROUTES } from './provider-configuration.js';
 import type { ProviderHost } from './provider-host.js';
 import { replay } from './provider-host.js';
@@ -42,9 +43,7 @@ export async function registerProviderRoutes(
       reply: FastifyReply,
       url: string,
       body: Buffer | undefined,
-      extra:
-        | { claims?: ClaimsRequest; notBefore?: number; scope?: string; signOut?: boolean }
-        | undefined,
+      extra: { claims?: ClaimsRequest; notBefore?: number; scope?: string; signOut?: boolean } | undefined,
     ) => {
       const copy = replay(request.raw, {
         url,
@@ -70,6 +69,14 @@ export async function registerProviderRoutes(
         const { notBefore } = evaluateEssentialClaims(claims, Math.floor(Date.now() / 1000));
         const rewritten = isForm(request) ? withoutOfflineAccessOnRefresh(form) : undefined;
         const forwarded = rewritten ? Buffer.from(rewritten.toString()) : body;
+        if (isForm(request) && form.get('grant_type') === 'refresh_token') {
+          await extendRefreshTokenCoverage(
+            await host.started(),
+            host.directory,
+            rewritten ?? form,
+            claimedClientId(form, request.headers.authorization),
+          );
+        }
         const scopeParameter = form.getAll('scope').length === 1 ? form.get('scope') : null;
         return await forwardWith(request, reply, request.raw.url ?? ROUTES.token, forwarded, {
           claims,

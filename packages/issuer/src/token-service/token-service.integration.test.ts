@@ -566,6 +566,64 @@ describe.each(engines)('token service on $name', ({ database }) => {
       expect(reused).not.toHaveProperty('suberror');
     });
 
+    it('a refresh naming another API the app is granted gets a token for it (multi-resource, like Entra)', async () => {
+      const inventory = await seedApi(db(), {
+        audience: 'api://inventory',
+        caeEnabled: true,
+        scopes: ['Inventory.Read', 'Inventory.Write'],
+      });
+      await seedUser(db(), { username: 'multi', password: 'multi password' });
+      const { callback, verifier, state } = await authorize(new TestBrowser(server.baseUrl), {
+        username: 'multi',
+        password: 'multi password',
+      });
+      const signedIn = await oauth.processAuthorizationCodeResponse(
+        as,
+        client,
+        (await redeem(callback, verifier, state)).response,
+      );
+      const refresh = (refreshToken: string, scope: string) =>
+        oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshToken, {
+          ...insecure,
+          additionalParameters: { scope, claims: CP1_CLAIMS },
+        });
+
+      // Not granted yet: refused, and the refresh token is left as it was.
+      const refused = await refresh(signedIn.refresh_token!, 'api://inventory/Inventory.Read');
+      await expectError(refused, 400, 'invalid_scope');
+
+      await db()
+        .insertInto('api_grants')
+        .values({
+          application_id: webApp.applicationId,
+          api_id: inventory.id,
+          scopes: JSON.stringify(['Inventory.Read']),
+          roles: JSON.stringify([]),
+        })
+        .execute();
+      await server.directoryChangesSeen();
+      const notGranted = await refresh(signedIn.refresh_token!, 'api://inventory/Inventory.Write');
+      await expectError(notGranted, 400, 'invalid_scope');
+
+      const other = await oauth.processRefreshTokenResponse(
+        as,
+        client,
+        await refresh(signedIn.refresh_token!, 'api://inventory/Inventory.Read'),
+      );
+      expect(claimsOf(other.access_token)).toMatchObject({
+        aud: 'api://inventory',
+        scp: 'Inventory.Read',
+        xms_cc: ['cp1'],
+      });
+      // The rotated refresh token covers both APIs.
+      const back = await oauth.processRefreshTokenResponse(
+        as,
+        client,
+        await refresh(other.refresh_token!, 'api://orders/Orders.Read'),
+      );
+      expect(claimsOf(back.access_token)).toMatchObject({ aud: 'api://orders', scp: 'Orders.Read' });
+    });
+
     it('asks an enrolled user for a code and refuses the same code twice', async () => {
       const secret = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
       const user = await seedUser(db(), { username: 'bob', password: 'bob password 1' });
