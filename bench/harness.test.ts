@@ -83,9 +83,9 @@ describe('report', () => {
     expect(consoleTable([record('a', 10)])).toContain('a.x');
     const markdown = resultsMarkdown(mergeResults(undefined, [record('a', 10)], 'd'));
     expect(markdown).toContain('## a');
-    expect(markdown).toContain('| measurement | value | unit  | ratio to peers (same run) |');
-    expect(markdown).toContain('| ----------- | ----: | ----- | ------------------------- |');
-    expect(markdown).toContain('| a.x         |  10.0 | ops/s | 2.00× y                   |');
+    expect(markdown).toContain('| measurement | metric     | value | unit  | ratio to peers (same run) |');
+    expect(markdown).toContain('| ----------- | ---------- | ----: | ----- | ------------------------- |');
+    expect(markdown).toContain('| a.x         | throughput |  10.0 | ops/s | 2.00× y                   |');
     expect(markdown).toContain('- `a.x`: m');
   });
 });

@@ -48,15 +48,15 @@ export function formatRatios(measurement: Measurement): string {
 }
 
 export function consoleTable(records: BenchmarkRecord[]): string {
-  const rows = [['benchmark', 'measurement', 'value', 'unit', 'ratio to peers']];
+  const rows = [['benchmark', 'measurement', 'metric', 'value', 'unit', 'ratio to peers']];
   for (const record of records) {
     for (const m of record.measurements) {
-      rows.push([record.name, m.name, formatValue(m.value), m.unit, formatRatios(m)]);
+      rows.push([record.name, m.name, m.metric, formatValue(m.value), m.unit, formatRatios(m)]);
     }
   }
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
   const line = (r: string[]) =>
-    r.map((cell, col) => (col === 2 ? cell.padStart(widths[col]!) : cell.padEnd(widths[col]!))).join('  ');
+    r.map((cell, col) => (col === 3 ? cell.padStart(widths[col]!) : cell.padEnd(widths[col]!))).join('  ');
   return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }
 
@@ -92,10 +92,11 @@ export function resultsMarkdown(results: ResultsFile): string {
       `Run ${record.date}${record.quick ? ' (quick mode: short, noisier)' : ''} on ${m.cpuModel}, ${m.cpus} CPUs, ` +
         `${m.memoryGiB} GiB, ${m.platform} ${m.arch}, Node ${m.node}, load average ${m.loadAverage.join(' / ')}.`,
       '',
+      // The metric column tells apart rows of one measurement (p50 and p99 of the same query).
       ...markdownTable(
-        ['measurement', 'value', 'unit', 'ratio to peers (same run)'],
-        record.measurements.map((m) => [m.name, formatValue(m.value), m.unit, formatRatios(m)]),
-        [false, true, false, false],
+        ['measurement', 'metric', 'value', 'unit', 'ratio to peers (same run)'],
+        record.measurements.map((m) => [m.name, m.metric, formatValue(m.value), m.unit, formatRatios(m)]),
+        [false, false, true, false, false],
       ),
     );
     out.push('', 'Method:', '');
@@ -104,7 +105,7 @@ export function resultsMarkdown(results: ResultsFile): string {
       methods.set(measurement.method, [...(methods.get(measurement.method) ?? []), measurement.name]);
     }
     for (const [method, names] of methods)
-      out.push(`- ${names.map((n) => `\`${n}\``).join(', ')}: ${method}`);
+      out.push(`- ${[...new Set(names)].map((n) => `\`${n}\``).join(', ')}: ${method}`);
     out.push('');
   }
   return out.join('\n');
