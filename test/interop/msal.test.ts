@@ -325,3 +325,42 @@ describe('MSAL for Node signing a user in (authorization code + PKCE, refresh to
     expect(answer.failure?.errorMessage).toMatch(/revoked/);
   });
 });
+
+describe('MSAL for Node as a public client (desktop / CLI app, loopback redirect)', () => {
+  it('signs in interactively without a client secret, with PKCE and cp1, and refreshes silently', async () => {
+    const created = await issuer.admin.call<CreatedApplication>('POST', '/applications', {
+      name: 'msal-desktop',
+      credential: 'none',
+      redirect_uris: ['http://localhost'],
+      grants: [{ api: AUDIENCE, scopes: ['Orders.Read'] }],
+    });
+    const app = { clientId: created.application.client_id, capabilities: ['cp1'] };
+    const user = await issuer.admin.createUser('msal-desktop-user', 'correct horse battery staple');
+    const since = proxy.requests.length;
+    const result = tokens(
+      await msal.run({
+        op: 'interactive',
+        app,
+        scopes: [`${AUDIENCE}/Orders.Read`],
+        username: 'msal-desktop-user',
+        password: 'correct horse battery staple',
+      }),
+    );
+    const authorize = proxy.requests.slice(since).find((r) => r.url.startsWith('/authorize?'));
+    // MSAL's loopback server picks its port; the issuer accepts any port for a loopback redirect (RFC 8252 §7.3).
+    expect(new URL(authorize!.url, issuerUrl).searchParams.get('redirect_uri')).toMatch(
+      /^http:\/\/localhost:\d+$/,
+    );
+    const [sent] = tokenRequests(since);
+    expect(sent?.form).toMatchObject({ grant_type: 'authorization_code', client_id: app.clientId });
+    expect(sent?.form.client_secret).toBeUndefined();
+    expect(sent?.form.code_verifier).toEqual(expect.any(String));
+    expect(claimsOf(result.accessToken)).toMatchObject({ aud: AUDIENCE, oid: user.id, xms_cc: ['cp1'] });
+
+    const refreshed = tokens(
+      await msal.run({ op: 'publicSilent', app, scopes: [`${AUDIENCE}/Orders.Read`], forceRefresh: true }),
+    );
+    expect(refreshed.fromCache).toBe(false);
+    expect(claimsOf(refreshed.accessToken)).toMatchObject({ aud: AUDIENCE, oid: user.id, xms_cc: ['cp1'] });
+  });
+});

@@ -11,6 +11,7 @@ import {
   CryptoProvider,
   InteractionRequiredAuthError,
   ProtocolMode,
+  PublicClientApplication,
 } from '@azure/msal-node';
 import { ScriptedSignIn } from '../../../packages/cli/src/demo/sign-in-page.js';
 
@@ -35,7 +36,10 @@ export type Command =
       username: string;
       password: string;
     }
-  | { op: 'silent'; app: AppOptions; scopes: string[]; claims?: string; forceRefresh?: boolean };
+  | { op: 'silent'; app: AppOptions; scopes: string[]; claims?: string; forceRefresh?: boolean }
+  /** A public client (desktop or CLI app): MSAL's loopback redirect, the browser scripted. */
+  | { op: 'interactive'; app: AppOptions; scopes: string[]; username: string; password: string }
+  | { op: 'publicSilent'; app: AppOptions; scopes: string[]; forceRefresh?: boolean };
 
 export interface TokenSummary {
   accessToken: string;
@@ -55,27 +59,37 @@ export interface MsalFailure {
 
 const authority = process.env.MSAL_AUTHORITY;
 if (!authority) throw new Error('MSAL_AUTHORITY is not set');
-const applications = new Map<string, ConfidentialClientApplication>();
+const applications = new Map<string, ConfidentialClientApplication | PublicClientApplication>();
 
-function application(o: AppOptions): ConfidentialClientApplication {
-  const key = `${o.clientId}|${o.capabilities.join(',')}`;
-  let app = applications.get(key);
-  if (!app) {
-    app = new ConfidentialClientApplication({
-      auth: {
-        clientId: o.clientId,
-        ...(o.clientSecret ? { clientSecret: o.clientSecret } : {}),
-        ...(o.certificate ? { clientCertificate: o.certificate } : {}),
-        authority: authority as string,
-        knownAuthorities: [new URL(authority as string).host],
-        clientCapabilities: o.capabilities,
-      },
-      system: { protocolMode: ProtocolMode.OIDC },
-    });
-    applications.set(key, app);
-  }
+function configuration(o: AppOptions) {
+  return {
+    auth: {
+      clientId: o.clientId,
+      ...(o.clientSecret ? { clientSecret: o.clientSecret } : {}),
+      ...(o.certificate ? { clientCertificate: o.certificate } : {}),
+      authority: authority as string,
+      knownAuthorities: [new URL(authority as string).host],
+      clientCapabilities: o.capabilities,
+    },
+    system: { protocolMode: ProtocolMode.OIDC },
+  };
+}
+
+function cached<T extends ConfidentialClientApplication | PublicClientApplication>(
+  o: AppOptions,
+  kind: string,
+  create: () => T,
+): T {
+  const key = `${kind}|${o.clientId}|${o.capabilities.join(',')}`;
+  const app = (applications.get(key) as T | undefined) ?? create();
+  applications.set(key, app);
   return app;
 }
+
+const application = (o: AppOptions) =>
+  cached(o, 'confidential', () => new ConfidentialClientApplication(configuration(o)));
+const publicApplication = (o: AppOptions) =>
+  cached(o, 'public', () => new PublicClientApplication(configuration(o)));
 
 function summary(result: AuthenticationResult | null): TokenSummary {
   if (!result) throw new Error('MSAL returned no result');
@@ -90,6 +104,40 @@ function summary(result: AuthenticationResult | null): TokenSummary {
 }
 
 async function execute(command: Command): Promise<TokenSummary> {
+  if (command.op === 'interactive') {
+    const app = publicApplication(command.app);
+    return summary(
+      await app.acquireTokenInteractive({
+        scopes: command.scopes,
+        // The "browser": signs in at the issuer's page, then follows the redirect to MSAL's loopback server.
+        openBrowser: async (url) => {
+          const { redirect, formPost } = await new ScriptedSignIn(authority as string).signIn(
+            new URL(url),
+            command.username,
+            command.password,
+          );
+          // MSAL asks for response_mode=form_post: the browser posts the response to the loopback.
+          const delivered = await fetch(redirect, {
+            method: formPost ? 'POST' : 'GET',
+            ...(formPost ? { body: new URLSearchParams(formPost) } : {}),
+          });
+          await delivered.text();
+        },
+      }),
+    );
+  }
+  if (command.op === 'publicSilent') {
+    const app = publicApplication(command.app);
+    const [account] = await app.getTokenCache().getAllAccounts();
+    if (!account) throw new Error('MSAL has no account in its cache');
+    return summary(
+      await app.acquireTokenSilent({
+        account,
+        scopes: command.scopes,
+        ...(command.forceRefresh ? { forceRefresh: true } : {}),
+      }),
+    );
+  }
   const app = application(command.app);
   switch (command.op) {
     case 'clientCredentials':

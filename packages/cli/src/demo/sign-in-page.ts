@@ -15,26 +15,44 @@ export class ScriptedSignIn {
 
   /**
    * Opens the authorize URL, signs in when asked. Returns the redirect to the application and whether
-   * the sign-in form was shown (false: an existing session answered).
+   * the sign-in form was shown (false: an existing session answered). With response_mode=form_post
+   * the response is a form the browser posts to the application: `redirect` is its action and
+   * `formPost` its fields.
    */
   async signIn(
     authorizeUrl: URL,
     username: string,
     password: string,
-  ): Promise<{ redirect: URL; prompted: boolean }> {
+  ): Promise<{ redirect: URL; prompted: boolean; formPost?: Record<string, string> }> {
     const page = await this.#follow(authorizeUrl, 'GET');
     if (page.redirect) return { redirect: page.redirect, prompted: false };
+    const answered = this.#formPost(page);
+    if (answered) return { ...answered, prompted: false };
     const form = firstForm(page.html);
     const after = await this.#follow(new URL(form.action, page.url), 'POST', {
       ...form.fields,
       username,
       password,
     });
+    const posted = this.#formPost(after);
+    if (posted) return { ...posted, prompted: true };
     if (!after.redirect) {
       const alert = /role="alert"[^>]*>([\s\S]*?)</.exec(after.html)?.[1]?.trim();
       throw new CliError(`the sign-in page did not let ${username} in${alert ? `: ${alert}` : ''}`);
     }
     return { redirect: after.redirect, prompted: true };
+  }
+
+  /** A form_post authorization response: a form whose action is the application, not the issuer. */
+  #formPost(page: {
+    url: URL;
+    html: string;
+  }): { redirect: URL; formPost: Record<string, string> } | undefined {
+    if (!/<form[^>]*method="post"/i.test(page.html)) return undefined;
+    const form = firstForm(page.html);
+    const action = new URL(form.action, page.url);
+    if (action.origin === this.#origin) return undefined;
+    return { redirect: action, formPost: form.fields };
   }
 
   async #follow(
