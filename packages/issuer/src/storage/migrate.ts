@@ -6,6 +6,7 @@ import * as ssf from './migrations/002_ssf.js';
 import * as conditionalAccess from './migrations/005_conditional_access.js';
 import * as logs from './migrations/006_logs.js';
 import * as directoryChangeNotify from './migrations/007_directory_change_notify.js';
+import * as signInLockouts from './migrations/008_sign_in_lockouts.js';
 
 /** Migrations are code, listed here in order; a new one is a new file and a new line. */
 const migrations: Record<string, Migration> = {
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '005_conditional_access': conditionalAccess,
   '006_logs': logs,
   '007_directory_change_notify': directoryChangeNotify,
+  '008_sign_in_lockouts': signInLockouts,
 };
 
 class InCodeMigrationProvider implements MigrationProvider {

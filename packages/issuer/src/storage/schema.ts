@@ -276,3 +276,15 @@ export interface SignInLogTable {
 export interface Database {
   sign_in_log: SignInLogTable;
 }
+
+// Sign-in lockouts (migration 008_sign_in_lockouts), merged into Database.
+export interface SignInLockoutsTable {
+  key: string;
+  failures: number;
+  last_failure_at: Timestamp;
+  locked_until: NullableTimestamp;
+}
+
+export interface Database {
+  sign_in_lockouts: SignInLockoutsTable;
+}
