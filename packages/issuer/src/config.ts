@@ -19,6 +19,18 @@ export const issuerConfigSchema = z.object({
   trustProxy: z.union([z.boolean(), z.array(z.string())]).default(false),
   /** Development mode: allows http:// loopback push URLs and redirect URIs. */
   devMode: z.boolean().default(false),
+  /**
+   * The bearer token a Prometheus scraper must send to `GET /metrics`; without it the endpoint is off.
+   * The messages never quote the value: a config error must not print a secret.
+   */
+  metricsToken: z
+    .string()
+    .min(16, 'metricsToken must be at least 16 characters (e.g. openssl rand -hex 32)')
+    .regex(
+      /^[A-Za-z0-9\-._~+/]+=*$/,
+      'metricsToken may hold letters, digits and - . _ ~ + / (then = padding): RFC 6750 Bearer token characters',
+    )
+    .optional(),
   lifetimes: z
     .object({
       /** CAE-capable client + CAE-enabled API: 20–28 h, randomized per token. */

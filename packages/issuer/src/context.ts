@@ -1,10 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { Registry } from 'prom-client';
 import type { AccessTokenVerifier } from './auth/access-token-verifier.js';
 import type { IssuerConfig } from './config.js';
 import type { SigningKeyStore } from './keys/signing-keys.js';
 import type { Db, Storage } from './storage/database.js';
 
-/** What every issuer module receives: configuration, storage, keys and the token verifier. */
+/** What every issuer module receives: configuration, storage, keys, the token verifier and metrics. */
 export interface IssuerContext {
   readonly config: IssuerConfig;
   readonly storage: Storage;
@@ -12,6 +13,11 @@ export interface IssuerContext {
   readonly keys: SigningKeyStore;
   readonly accessTokens: AccessTokenVerifier;
   readonly logger: FastifyBaseLogger;
+  /**
+   * This issuer's Prometheus registry (served at `/metrics`): modules register their `opencae_*`
+   * metrics here, never in prom-client's global registry, so issuers in one process stay apart.
+   */
+  readonly metrics: Registry;
 }
 
 /**

@@ -11,6 +11,7 @@ export * from './directory/index.js';
 export * from './events/outbox.js';
 export * from './keys/signing-keys.js';
 export * from './logs/index.js';
+export * from './metrics/index.js';
 export * from './server.js';
 export * from './ssf/index.js';
 export * from './storage/database.js';

@@ -1,9 +1,11 @@
 /** Composes the issuer: storage, keys, then each module's routes and background work. */
 import Fastify, { type FastifyInstance } from 'fastify';
+import { Registry } from 'prom-client';
 import { AccessTokenVerifier } from './auth/access-token-verifier.js';
 import { type IssuerConfig, type IssuerConfigInput, parseIssuerConfig } from './config.js';
 import type { IssuerContext, IssuerModule } from './context.js';
 import { SigningKeyStore } from './keys/signing-keys.js';
+import { registerMetricsEndpoint } from './metrics/metrics-endpoint.js';
 import { issuerModules } from './modules.js';
 import { openStorage } from './storage/database.js';
 
@@ -63,7 +65,11 @@ export async function createIssuer(
     keys,
     accessTokens: new AccessTokenVerifier(keys, config.issuerUrl),
     logger: app.log,
+    // Per issuer, not prom-client's global registry: several issuers in one process keep their own counts.
+    metrics: new Registry(),
   };
+  // Before the modules, so its onResponse hook sees every route they add.
+  registerMetricsEndpoint(app, { registry: context.metrics, token: config.metricsToken });
 
   const modules = options.modules ?? issuerModules();
   for (const module of modules) await module.register(app, context);

@@ -3,7 +3,7 @@
  * development issuer it also seeds the demo tenant and runs the sample CAE-enabled API in a child
  * process (`--no-demo` for the issuer alone).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Issuer } from '@opencae/issuer';
@@ -27,6 +27,7 @@ export interface StartOptions {
   apiPort?: string;
   demo?: boolean;
   trustProxy?: string;
+  metricsTokenFile?: string;
 }
 
 export interface StartConfig {
@@ -44,6 +45,8 @@ export interface StartConfig {
   apiPort: number;
   /** The sample API's shared revocation state (REDIS_URL). */
   redisUrl?: string;
+  /** The bearer token of `GET /metrics` (none: the endpoint is off). A secret: never printed. */
+  metricsToken?: string;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
@@ -55,7 +58,10 @@ function portNumber(text: string, flag: string): number {
   return port;
 }
 
-/** Flags win over the environment (PORT, OPENCAE_DATA, OPENCAE_ISSUER_URL, DATABASE_URL), then defaults. */
+/**
+ * Flags win over the environment (PORT, OPENCAE_DATA, OPENCAE_ISSUER_URL, DATABASE_URL,
+ * OPENCAE_METRICS_TOKEN), then defaults.
+ */
 export function resolveStartConfig(
   options: StartOptions,
   env: Record<string, string | undefined>,
@@ -82,6 +88,10 @@ export function resolveStartConfig(
   const apiPort =
     apiPortText !== undefined ? portNumber(apiPortText, '--api-port') : port === 0 ? 0 : port + 1;
   if (apiPort > 65535) throw new UsageError('--api-port must be a port number (the default is --port + 1)');
+  const metricsToken =
+    options.metricsTokenFile !== undefined
+      ? readMetricsToken(options.metricsTokenFile)
+      : env.OPENCAE_METRICS_TOKEN || undefined;
   const demo = options.demo ?? devMode;
   if (demo && !devMode)
     throw new UsageError('--demo needs a loopback http issuer (the demo tenant is for development only)');
@@ -96,7 +106,22 @@ export function resolveStartConfig(
     demo,
     apiPort,
     ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
+    ...(metricsToken ? { metricsToken } : {}),
   };
+}
+
+/** The metrics token from a file (a mounted secret), without its trailing newline. */
+function readMetricsToken(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new UsageError(`--metrics-token-file: cannot read ${file} (${code})`);
+  }
+  const token = text.trim();
+  if (token === '') throw new UsageError(`--metrics-token-file: ${file} is empty`);
+  return token;
 }
 
 /**
@@ -158,6 +183,7 @@ export async function startIssuer(config: StartConfig, io: CliIo): Promise<Issue
       devMode: config.devMode,
       trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
       ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
+      ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}),
     },
     { logger: { level: io.env.OPENCAE_LOG_LEVEL ?? 'warn' } },
   );
@@ -247,6 +273,10 @@ export function startCommand(program: Command, deps: CliDependencies): void {
     .option(
       '--trust-proxy <addresses>',
       'comma-separated addresses or CIDRs of the TLS proxies whose X-Forwarded-* headers are trusted (env OPENCAE_TRUST_PROXY)',
+    )
+    .option(
+      '--metrics-token-file <file>',
+      'serve Prometheus metrics at /metrics to scrapers that send the token in this file as a Bearer token (env OPENCAE_METRICS_TOKEN: the token itself)',
     )
     .option(
       '--api-port <port>',

@@ -46,7 +46,11 @@ export function logsModule(options: LogsOptions = {}): LogsModule {
       return writer;
     },
     async register(app: FastifyInstance, context: IssuerContext) {
-      writer = new SignInLogWriter(context.db, { ...options.writer, logger: context.logger });
+      writer = new SignInLogWriter(context.db, {
+        registry: context.metrics,
+        ...options.writer,
+        logger: context.logger,
+      });
       await app.register(logsAdminRoutes(context), { prefix: '/admin/v1' });
     },
     async start(context: IssuerContext) {

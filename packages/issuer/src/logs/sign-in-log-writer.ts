@@ -5,7 +5,8 @@
  * the `opencae_sign_in_log_dropped_total` counter grows and a warning is logged (at most once per
  * interval, with the count). A failed insert is retried with backoff; `close()` flushes what is left.
  */
-import { Counter, register as defaultRegistry, type Registry } from 'prom-client';
+import { type Counter, Registry } from 'prom-client';
+import { counterOn } from '../metrics/registered.js';
 import type { Db } from '../storage/database.js';
 import { type SignInEntry, type SignInRow, toSignInRow } from './sign-in-entry.js';
 
@@ -28,7 +29,10 @@ export interface SignInLogWriterOptions {
   /** Least time between two "queue full" warnings. Default 10 s. */
   warnIntervalMs?: number;
   logger?: SignInLogLogger;
-  /** Where the counters are registered; default prom-client's global registry. */
+  /**
+   * Where the counters are registered: the issuer's (`context.metrics`), served at `/metrics`. Default:
+   * a registry of this writer's own (read through `metrics`), never prom-client's global one.
+   */
   registry?: Registry;
   now?: () => Date;
 }
@@ -41,33 +45,22 @@ export interface SignInLogMetrics {
   readonly writeFailures: Counter<never>;
 }
 
-function counter<L extends string>(
-  registry: Registry,
-  name: string,
-  help: string,
-  labelNames: L[],
-): Counter<L> {
-  // One counter per process and registry: several writers (tests, several issuers) share it.
-  const existing = registry.getSingleMetric(name);
-  if (existing) return existing as Counter<L>;
-  return new Counter({ name, help, labelNames, registers: [registry] });
-}
-
-export function signInLogMetrics(registry: Registry = defaultRegistry): SignInLogMetrics {
+/** The writer's counters on `registry`; writers sharing a registry share them. */
+export function signInLogMetrics(registry: Registry = new Registry()): SignInLogMetrics {
   return {
-    written: counter(registry, 'opencae_sign_in_log_written_total', 'Sign-in log entries written', []),
-    dropped: counter(
-      registry,
-      'opencae_sign_in_log_dropped_total',
-      'Sign-in log entries not written (queue full, repeated write failure, writer closed)',
-      ['reason'],
-    ),
-    writeFailures: counter(
-      registry,
-      'opencae_sign_in_log_write_failures_total',
-      'Failed sign-in log batch inserts (each is retried)',
-      [],
-    ),
+    written: counterOn(registry, {
+      name: 'opencae_sign_in_log_written_total',
+      help: 'Sign-in log entries written',
+    }),
+    dropped: counterOn(registry, {
+      name: 'opencae_sign_in_log_dropped_total',
+      help: 'Sign-in log entries not written (queue full, repeated write failure, writer closed)',
+      labelNames: ['reason'],
+    }),
+    writeFailures: counterOn(registry, {
+      name: 'opencae_sign_in_log_write_failures_total',
+      help: 'Failed sign-in log batch inserts (each is retried)',
+    }),
   };
 }
 

@@ -8,6 +8,7 @@ import { registerSsfAdminRoutes } from './admin-routes.js';
 import { DELIVERIES_CHANNEL, parseDeliveriesPayload, SECURITY_EVENTS_CHANNEL } from './channels.js';
 import { Dispatcher } from './dispatcher.js';
 import { issuerPath, SSF_PATHS } from './metadata.js';
+import { pushOutcomeLabel, ssfMetrics } from './metrics.js';
 import { resolveSsfOptions, type SsfOptions } from './options.js';
 import { PollService } from './poll-service.js';
 import { PollWakeups } from './poll-wakeups.js';
@@ -63,9 +64,11 @@ export function ssfModule(input: SsfOptions = {}): SsfModule {
         minVerificationIntervalSeconds: options.minVerificationIntervalSeconds,
         pushUrlGuard: guard,
       });
+      const metrics = ssfMetrics({ registry: context.metrics, db: context.db, logger: context.logger });
       const polls = new PollService(context.db, streams, wakeups, {
         longPollMaxWaitMs: options.longPollMaxWaitMs,
         redeliveryMs: options.pollRedeliveryMs,
+        metrics,
       });
       pushWorker = new PushWorker(
         context.db,
@@ -78,7 +81,8 @@ export function ssfModule(input: SsfOptions = {}): SsfModule {
           maxPushAttempts: options.maxPushAttempts,
           concurrency: options.pushConcurrency,
         },
-        (_delivery, _outcome, retryInMs) => {
+        (_delivery, outcome, retryInMs) => {
+          metrics.count('push', pushOutcomeLabel(outcome, retryInMs));
           if (retryInMs !== undefined) scheduleRetry(retryInMs);
         },
       );

@@ -9,12 +9,15 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Db } from '../storage/database.js';
 import { SsfError } from './errors.js';
+import type { SsfDeliveryMetrics } from './metrics.js';
 import type { PollWakeups } from './poll-wakeups.js';
 import type { StreamService } from './streams.js';
 
 export interface PollServiceOptions {
   longPollMaxWaitMs: number;
   redeliveryMs: number;
+  /** Counts SETs handed out (delivered) and reported in `setErrs` (failed). */
+  metrics?: SsfDeliveryMetrics;
 }
 
 const DEFAULT_MAX_EVENTS = 100;
@@ -71,13 +74,14 @@ export class PollService {
 
   private async recordErrors(streamId: string, errors: Record<string, { err: string; description: string }>) {
     for (const [jti, error] of Object.entries(errors)) {
-      await this.db
+      const result = await this.db
         .updateTable('ssf_deliveries')
         .set({ state: 'failed', last_error: `${error.err}: ${error.description}`.slice(0, 1000) })
         .where('stream_id', '=', streamId)
         .where('jti', '=', jti)
         .where('state', 'in', ['pending', 'delivered'])
-        .execute();
+        .executeTakeFirst();
+      this.options.metrics?.count('poll', 'failed', Number(result.numUpdatedRows));
     }
   }
 
@@ -113,6 +117,7 @@ export class PollService {
       (a, b) => Number(a.security_event_id) - Number(b.security_event_id) || Number(a.id) - Number(b.id),
     );
     const more = rows.length > 0 ? Boolean((rows[0] as unknown as { more: boolean }).more) : false;
+    this.options.metrics?.count('poll', 'delivered', rows.length);
     return { sets: rows, more };
   }
 

@@ -3,6 +3,7 @@
  * one per sign-in the sign-in page refuses. Entries are built from what the request already holds (its
  * request state, the provider's entities, the response) and handed to the logs module's batched writer
  * after the response is produced: nothing on the token path waits for the log or reads the database.
+ * Token request entries also feed the issuer's metrics (`opencae_token_requests_total`).
  */
 import type { ClaimsRequest } from '@opencae/protocol';
 import type { FastifyBaseLogger } from 'fastify';
@@ -19,18 +20,41 @@ import { audiencesOf } from './scopes.js';
 /** Where entries go: the logs module's writer, looked up when first needed (it registers later). */
 export type SignInLogSink = () => Pick<SignInLogWriter, 'record'>;
 
+/** Told the outcome of every token request (the issuer's metrics); must be cheap and synchronous. */
+export interface TokenRequestObserver {
+  observe(entry: SignInEntry): void;
+}
+
+/** A token request's entry, or a sign-in the sign-in page refused (logged, not a token request). */
+export type SignInEntryKind = 'token_request' | 'sign_in_page';
+
 export class SignInRecorder {
+  #tokenRequests: TokenRequestObserver | undefined;
+
   constructor(
     private readonly sink: SignInLogSink | undefined,
     private readonly logger: Pick<FastifyBaseLogger, 'warn'>,
   ) {}
 
+  /** Whether token requests are recorded at all: in a sign-in log, in metrics, or both. */
   get enabled(): boolean {
-    return this.sink !== undefined;
+    return this.sink !== undefined || this.#tokenRequests !== undefined;
+  }
+
+  /** Also reports each token request's entry to `observer` (set once, when the module registers). */
+  observeTokenRequests(observer: TokenRequestObserver): void {
+    this.#tokenRequests = observer;
   }
 
   /** Queues an entry; never throws (a token response must not fail because of its log). */
-  record(entry: SignInEntry): void {
+  record(entry: SignInEntry, kind: SignInEntryKind = 'token_request'): void {
+    if (kind === 'token_request' && this.#tokenRequests) {
+      try {
+        this.#tokenRequests.observe(entry);
+      } catch (error) {
+        this.logger.warn({ err: error }, 'token request not counted');
+      }
+    }
     if (!this.sink) return;
     try {
       this.sink().record(entry);
@@ -40,10 +64,11 @@ export class SignInRecorder {
   }
 
   /** Builds the entry once `entry` settles, then records it; the caller does not wait. */
-  recordLater(entry: Promise<SignInEntry>): void {
-    if (!this.sink) return;
+  recordLater(entry: Promise<SignInEntry>, kind: SignInEntryKind = 'token_request'): void {
+    // Nothing to build when neither the log nor (for a token request) the metrics want the entry.
+    if (!this.sink && (kind !== 'token_request' || !this.#tokenRequests)) return;
     entry.then(
-      (built) => this.record(built),
+      (built) => this.record(built, kind),
       (error) => this.logger.warn({ err: error }, 'sign-in log entry not recorded'),
     );
   }
@@ -154,7 +179,7 @@ interface TokenContext {
   };
 }
 
-/** Provider middleware: every answered token request (`tokenPath`) becomes a sign-in log entry. */
+/** Provider middleware: every answered token request (`tokenPath`) becomes a sign-in log entry and a count. */
 export function recordTokenRequests(recorder: SignInRecorder, tokenPath: string) {
   return async function recordTokenRequest(ctx: TokenContext, next: () => Promise<void>): Promise<void> {
     if (!recorder.enabled || ctx.method !== 'POST' || ctx.path !== tokenPath) return next();

@@ -11,6 +11,7 @@ import { ProviderHost } from './provider-host.js';
 import { registerProviderRoutes } from './provider-routes.js';
 import type { SignInLogSink } from './sign-in-recorder.js';
 import { SIGNING_KEYS_CHANNEL } from './signing-key-sync.js';
+import { tokenRequestMetrics } from './token-request-metrics.js';
 
 export interface TokenServiceOptions {
   /** How often each replica re-reads the signing keys even without a notification. */
@@ -42,6 +43,7 @@ export function tokenServiceModule(options: TokenServiceOptions = {}): TokenServ
     },
     async register(app, context: IssuerContext) {
       host = new ProviderHost(context, { signInLog: options.signInLog });
+      host.signIns.observeTokenRequests(tokenRequestMetrics(context.metrics));
       await host.refresh();
       const current = host;
       await registerProviderRoutes(app, current, {

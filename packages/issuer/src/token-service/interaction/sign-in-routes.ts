@@ -379,6 +379,7 @@ async function deny(
         correlationId: request.id,
       };
     })(),
+    'sign_in_page',
   );
   return finish(deps, request, reply, { error: 'access_denied', error_description: description });
 }
