@@ -4,6 +4,7 @@
  * the replica that rotated, and a periodic re-read as a safety net) and sweep expired provider rows.
  */
 import type { IssuerContext, IssuerModule } from '../context.js';
+import { SignInLockout } from './interaction/sign-in-lockout.js';
 import { registerSignInRoutes } from './interaction/sign-in-routes.js';
 import { SignInStore } from './interaction/sign-in-store.js';
 import { sweepExpiredModels } from './oidc-adapter.js';
@@ -54,6 +55,7 @@ export function tokenServiceModule(options: TokenServiceOptions = {}): TokenServ
         provider: () => current.provider,
         directory: current.directory,
         store: new SignInStore(context.db),
+        lockout: new SignInLockout(context.db),
         db: context.db,
         issuer: context.config.issuerUrl,
         conditionalAccess: current.conditionalAccess,

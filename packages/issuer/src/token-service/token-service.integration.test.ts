@@ -683,6 +683,75 @@ describe.each(engines)('token service on $name', ({ database }) => {
       expect(forged.status).toBe(403);
     });
 
+    describe('smart lockout across sign-ins', () => {
+      const start = async () => {
+        const browser = new TestBrowser(server.baseUrl);
+        const url = new URL(as.authorization_endpoint!);
+        url.search = new URLSearchParams({
+          client_id: webApp.clientId,
+          redirect_uri: REDIRECT_URI,
+          response_type: 'code',
+          scope: 'openid api://orders/Orders.Read',
+          code_challenge: await oauth.calculatePKCECodeChallenge(oauth.generateRandomCodeVerifier()),
+          code_challenge_method: 'S256',
+        }).toString();
+        return { browser, page: await browser.open(url.href) };
+      };
+
+      it('ten wrong passwords in fresh sign-ins lock the account name; then even the right one is refused unchecked', async () => {
+        await seedUser(db(), { username: 'guessed', password: 'the real password' });
+        // Four per sign-in: under the per-sign-in limit, so only the shared count can stop this.
+        for (let failures = 0; failures < 10; ) {
+          let { browser, page } = await start();
+          for (let i = 0; i < 4 && failures < 10; i++, failures++) {
+            page = await browser.submit(page, { username: 'guessed', password: `guess ${failures}` });
+            expect(page.status).toBe(401);
+          }
+        }
+        const { browser, page } = await start();
+        const refused = await browser.submit(page, { username: 'Guessed', password: 'the real password' });
+        expect(refused.status).toBe(429);
+        expect(refused.html).toContain('Too many failed sign-in attempts. Try again in 1 minute.');
+        await server.signInLog().flush();
+        const logged = await db()
+          .selectFrom('sign_in_log')
+          .select(['result', 'failure_reason'])
+          .where('error_code', '=', 'temporarily_locked')
+          .execute();
+        expect(logged).toEqual([
+          {
+            result: 'failure',
+            failure_reason: expect.stringContaining('account name "Guessed"'),
+          },
+        ]);
+      });
+
+      it('a correct password does not reset the count while the second factor is being guessed', async () => {
+        const secret = 'KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU';
+        const user = await seedUser(db(), { username: 'otp-guessed', password: 'known password' });
+        await db()
+          .updateTable('users')
+          .set({ totp_secret: secret, totp_enrolled_at: new Date(), mfa_required: true })
+          .where('id', '=', user.id)
+          .execute();
+        await server.directoryChangesSeen();
+        const wrongCode = (step: number) =>
+          String((Number(totpCode(secret, step)) + 1) % 1_000_000).padStart(6, '0');
+        for (let failures = 0; failures < 10; ) {
+          const { browser, page } = await start();
+          let totpPage = await browser.submit(page, { username: 'otp-guessed', password: 'known password' });
+          expect(totpPage.html).toContain('code');
+          for (let i = 0; i < 4 && failures < 10; i++, failures++) {
+            totpPage = await browser.submit(totpPage, { code: wrongCode(timeStep(Date.now())) });
+            expect(totpPage.status).toBe(401);
+          }
+        }
+        const { browser, page } = await start();
+        const refused = await browser.submit(page, { username: 'otp-guessed', password: 'known password' });
+        expect(refused.status).toBe(429);
+      });
+    });
+
     it('refuses a PKCE mismatch and an unregistered redirect URI', async () => {
       await seedUser(db(), { username: 'dave', password: 'dave password' });
       const { callback, state } = await authorize(new TestBrowser(server.baseUrl), {

@@ -21,6 +21,7 @@ import { authorizationClaims, requestedAudiences, signInRequirement } from '../i
 import { INTERACTION_PATH } from '../provider-configuration.js';
 import { declaredCapabilities, type SignInRecorder, userPrincipal } from '../sign-in-recorder.js';
 import { enrollPage, messagePage, PAGE_CSP, signInPage, totpPage } from './pages.js';
+import { lockoutKeys, type SignInLockout } from './sign-in-lockout.js';
 import { MAX_FAILURES, type SignInState, type SignInStore } from './sign-in-store.js';
 import { generateTotpSecret, matchTotp, otpauthUri } from './totp.js';
 
@@ -30,6 +31,8 @@ interface Deps {
   provider: () => Provider;
   directory: DirectoryReader;
   store: SignInStore;
+  /** Failed passwords and codes per account name and client address, across sign-ins and replicas. */
+  lockout: SignInLockout;
   /** Where the directory's services write (TOTP enrollment and its security event). */
   db: Db;
   issuer: string;
@@ -78,10 +81,16 @@ export async function registerSignInRoutes(app: FastifyInstance, deps: Deps): Pr
         if (!username || !password) {
           return render(deps, reply.code(400), details, state, 'Enter your username and password.');
         }
+        const keys = lockoutKeys(username, request.ip);
+        // Refused before the password is checked: a locked account is no password oracle.
+        const wait = await deps.lockout.lockedFor(keys);
+        if (wait > 0) return locked(deps, request, reply, details, state, wait, username);
         const user = await deps.directory.userByUsername(username);
         const valid = await verifyPassword(password, user?.passwordHash);
-        if (!valid || !user)
+        if (!valid || !user) {
+          await deps.lockout.recordFailure(keys);
           return fail(deps, request, reply, details, state, 'Wrong username or password.', username);
+        }
         const why = userRefusal(user, undefined);
         if (why) return deny(deps, request, reply, details, why, { user });
         return afterPassword(
@@ -109,12 +118,18 @@ export async function registerSignInRoutes(app: FastifyInstance, deps: Deps): Pr
         const why = userRefusal(user, undefined);
         if (why || !user)
           return deny(deps, request, reply, details, why ?? 'the user no longer exists', { user });
+        const keys = lockoutKeys(user.username, request.ip);
+        const wait = await deps.lockout.lockedFor(keys);
+        if (wait > 0) return locked(deps, request, reply, details, state, wait);
         const secret = state.stage === 'enroll' ? state.pendingSecret : user.totpSecret;
         const code = field(request.body, 'code', 16) ?? '';
         const step = secret ? matchTotp(secret, code) : undefined;
-        if (step === undefined)
+        if (step === undefined) {
+          await deps.lockout.recordFailure(keys);
           return fail(deps, request, reply, details, state, 'That code is not valid. Try again.');
+        }
         if (!(await deps.store.spendTotpStep(user.id, step))) {
+          await deps.lockout.recordFailure(keys);
           return fail(
             deps,
             request,
@@ -243,6 +258,47 @@ async function fail(
   return render(deps, reply.code(401), details, next, message, username);
 }
 
+/**
+ * The account name or the client address is locked after repeated failures: the page says for how
+ * long (429 with Retry-After), and the refusal goes to the sign-in log. The interaction stays open.
+ */
+async function locked(
+  deps: Deps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  details: Details,
+  state: SignInState,
+  seconds: number,
+  username?: string,
+) {
+  const minutes = Math.ceil(seconds / 60);
+  const description = 'sign-in temporarily locked after repeated failed attempts';
+  const clientId = typeof details.params.client_id === 'string' ? details.params.client_id : undefined;
+  deps.signIns.record(
+    {
+      app: clientId ? { clientId } : undefined,
+      grantType: 'authorization_code',
+      issuerIp: request.ip,
+      clientCapabilities: [],
+      caeToken: false,
+      result: 'failure',
+      errorCode: 'temporarily_locked',
+      failureReason: `${description}${username ? ` (account name "${username.slice(0, 64)}")` : ''}`,
+      correlationId: request.id,
+    },
+    'sign_in_page',
+  );
+  reply.header('retry-after', String(seconds));
+  return render(
+    deps,
+    reply.code(429),
+    details,
+    state,
+    `Too many failed sign-in attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+    username,
+  );
+}
+
 async function afterPassword(
   deps: Deps,
   request: FastifyRequest,
@@ -294,6 +350,9 @@ async function login(
   user: UserState,
   amr: string[],
 ) {
+  // Only a complete sign-in starts the failure count over: a correct password alone must not, or it
+  // would reset the count for whoever guesses the second factor.
+  await deps.lockout.recordSuccess(lockoutKeys(user.username, request.ip));
   // Read again, uncached: a password reset or a session revocation committed since the password was
   // verified ends this sign-in, which started with what may have been the old password.
   const current = await deps.directory.userByUsername(user.username);
