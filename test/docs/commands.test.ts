@@ -111,6 +111,12 @@ const NOT_RUN: { file: string; match: string; reason: string }[] = [
     match: 'npx opencae start --no-demo --data .opencae',
     reason: 'long-running server; its flags are checked',
   },
+  {
+    file: 'docs/security.md',
+    match: 'opencae keys rotate --reason',
+    reason:
+      'a rotation mid-run would make the sample API refuse new-kid tokens during its JWKS refetch cooldown (30 s); packages/cli/test/keys.test.ts runs it on an issuer of its own',
+  },
 ];
 
 /** What a run block must print (checked on that block's output). */

@@ -5,6 +5,7 @@ import { apisCommand } from './commands/apis.js';
 import { appsCommand } from './commands/apps.js';
 import { auditCommand } from './commands/audit.js';
 import { demoCommand } from './commands/demo.js';
+import { keysCommand } from './commands/keys.js';
 import { startCommand } from './commands/start.js';
 import { usersCommand } from './commands/users.js';
 import { AdminApiError, CliError } from './errors.js';
@@ -27,6 +28,7 @@ export function buildProgram(deps: CliDependencies): Command {
   appsCommand(program, deps);
   usersCommand(program, deps);
   auditCommand(program, deps);
+  keysCommand(program, deps);
   // Subcommands inherit the overrides, so usage errors come back here instead of exiting.
   for (const command of program.commands) {
     command.exitOverride().configureOutput({

@@ -9,6 +9,7 @@ export * from './context.js';
 export * from './crypto/secrets.js';
 export * from './directory/index.js';
 export * from './events/outbox.js';
+export * from './keys/signing-key-rotation.js';
 export * from './keys/signing-keys.js';
 export * from './logs/index.js';
 export * from './metrics/index.js';

@@ -75,6 +75,8 @@ function addRoute(scope: FastifyInstance, definition: AdminRoute, context: Issue
         body,
         db: context.db,
         directory: { db: context.db, issuer: context.config.issuerUrl, actor: actorOf(request.accessToken) },
+        keys: context.keys,
+        config: context.config,
       });
       reply.code(status);
       if (status === 204) return reply.send();

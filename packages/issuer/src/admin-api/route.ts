@@ -3,7 +3,9 @@
  * definition registers the Fastify route and describes the operation in the OpenAPI document.
  */
 import type { z } from 'zod';
+import type { IssuerConfig } from '../config.js';
 import type { DirectoryContext } from '../directory/directory-context.js';
+import type { SigningKeyStore } from '../keys/signing-keys.js';
 import type { Db } from '../storage/database.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -16,6 +18,9 @@ export interface HandlerInput<Q, B> {
   /** Directory context of this request: the request's actor, the issuer URL. */
   directory: DirectoryContext;
   db: Db;
+  /** The issuer's signing keys and configuration (key rotation needs the token lifetimes). */
+  keys: SigningKeyStore;
+  config: IssuerConfig;
 }
 
 export interface AdminRoute<Q = unknown, B = unknown> {

@@ -271,3 +271,27 @@ export const auditQuery = pageQuery.extend({
   since: z.iso.datetime({ offset: true }).optional(),
   until: z.iso.datetime({ offset: true }).optional(),
 });
+
+// Signing keys: public facts only, never key material
+export const signingKey = z
+  .object({
+    kid: z.string(),
+    alg: z.string(),
+    state: z.enum(['active', 'retired']),
+    created_at: timestamp,
+    retired_at: nullableTimestamp,
+    published_until: nullableTimestamp.meta({
+      description:
+        'When a retired key leaves the JWKS: retired_at + the longest token lifetime of the issuer; null while active',
+    }),
+  })
+  .meta({ id: 'SigningKey' });
+export const signingKeyList = z.object({ items: z.array(signingKey) }).meta({ id: 'SigningKeyList' });
+export const signingKeyRotation = z
+  .object({
+    active_kid: z.string().meta({ description: 'The new key, signing from now on' }),
+    retired_kid: z.string().nullable().meta({ description: 'The previous key, still published' }),
+    retired_published_until: nullableTimestamp,
+    txn: z.string().meta({ description: 'The txn of the audit log entry' }),
+  })
+  .meta({ id: 'SigningKeyRotation' });

@@ -1,7 +1,8 @@
 /**
  * Verifies access tokens this issuer signed, for its own protected APIs (admin, Shared Signals, policy
  * sync). Keys come from the local key store, not over HTTP; an unknown `kid` triggers one reload so a
- * rotation done by another replica is picked up.
+ * rotation done by another replica is picked up, and the set is reloaded when a retired key's
+ * publication ends, so a key that left the JWKS is refused here too.
  */
 import { OpenCaeError } from '@opencae/protocol';
 import { createLocalJWKSet, errors, type JWTPayload, jwtVerify } from 'jose';
@@ -25,6 +26,8 @@ export class InvalidAccessTokenError extends OpenCaeError {
 export class AccessTokenVerifier {
   private keySet: ReturnType<typeof createLocalJWKSet> | undefined;
   private knownKids = new Set<string>();
+  /** When the first loaded key leaves the published set (ms since the epoch). */
+  private reloadAt = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly keys: SigningKeyStore,
@@ -34,7 +37,7 @@ export class AccessTokenVerifier {
   async verify(token: string, audience: string): Promise<AccessTokenClaims> {
     if (token.length > 16_384) throw new InvalidAccessTokenError('the access token is too large');
     const kid = safeKid(token);
-    if (!this.keySet || (kid && !this.knownKids.has(kid))) await this.reload();
+    if (!this.keySet || (kid && !this.knownKids.has(kid)) || Date.now() >= this.reloadAt) await this.reload();
     try {
       const { payload } = await jwtVerify(token, this.keySet!, {
         issuer: this.issuer,
@@ -50,9 +53,15 @@ export class AccessTokenVerifier {
   }
 
   private async reload(): Promise<void> {
-    const jwks = await this.keys.jwks();
-    this.keySet = createLocalJWKSet(jwks);
-    this.knownKids = new Set(jwks.keys.map((key) => key.kid).filter((kid): kid is string => !!kid));
+    const published = await this.keys.publishedKeys();
+    this.keySet = createLocalJWKSet({ keys: published.map((key) => key.publicJwk) });
+    this.knownKids = new Set(published.map((key) => key.kid));
+    // Without this, a retired key loaded once would verify here until the next unknown kid, however
+    // long after it left the JWKS (a stolen key would keep working against the admin API).
+    this.reloadAt = Math.min(
+      Number.POSITIVE_INFINITY,
+      ...published.map((key) => key.publishedUntil?.getTime() ?? Number.POSITIVE_INFINITY),
+    );
   }
 }
 

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { sql } from 'kysely';
+import { inTransaction } from '../directory/transaction.js';
 import type { Db } from '../storage/database.js';
 
 export const SIGNING_ALG = 'RS256';
@@ -16,6 +17,28 @@ export interface SigningKey {
   publicJwk: JWK;
   createdAt: Date;
   retiredAt: Date | null;
+  /** When a retired key leaves the published JWKS; null while the key is active. */
+  publishedUntil: Date | null;
+}
+
+/** A generated key pair not stored yet (see generateSigningKey). */
+export type NewSigningKey = Awaited<ReturnType<typeof newKeyRow>>;
+
+export interface KeyRotation {
+  active: SigningKey;
+  /** The keys this rotation retired: the previous active key (none only on an empty store). */
+  retired: SigningKey[];
+}
+
+/** Serializes first-key creation and rotations across replicas sharing one database. */
+const SIGNING_KEYS_LOCK = 7368240001;
+
+/**
+ * Generates the next key pair. RSA generation takes tens of milliseconds, so it is done before the
+ * rotation's transaction, not while holding its lock.
+ */
+export function generateSigningKey(): Promise<NewSigningKey> {
+  return newKeyRow();
 }
 
 export class SigningKeyStore {
@@ -27,7 +50,7 @@ export class SigningKeyStore {
     if (existing) return existing;
     await this.db.transaction().execute(async (trx) => {
       // Serialize first-start key creation across replicas.
-      await sql`SELECT pg_advisory_xact_lock(7368240001)`.execute(trx);
+      await sql`SELECT pg_advisory_xact_lock(${SIGNING_KEYS_LOCK})`.execute(trx);
       const active = await trx
         .selectFrom('signing_keys')
         .select('kid')
@@ -71,23 +94,55 @@ export class SigningKeyStore {
     return { keys: (await this.publishedKeys()).map((key) => key.publicJwk) };
   }
 
+  /** Every stored key, published or not: the active one first, then the newest. */
+  async allKeys(): Promise<SigningKey[]> {
+    const rows = await this.db
+      .selectFrom('signing_keys')
+      .selectAll()
+      .orderBy(sql`retired_at is not null`)
+      .orderBy('created_at', 'desc')
+      .execute();
+    return rows.map(toSigningKey);
+  }
+
   /**
    * Makes a new key active. The old one keeps being published for `maxTokenLifetimeSeconds`, so tokens
    * it signed stay verifiable until they expire.
    */
   async rotate(maxTokenLifetimeSeconds: number): Promise<SigningKey> {
-    const row = await newKeyRow();
-    await this.db.transaction().execute(async (trx) => {
-      await sql`SELECT pg_advisory_xact_lock(7368240001)`.execute(trx);
-      const now = new Date();
-      await trx
+    const next = await generateSigningKey();
+    const { active } = await this.rotateWithin(this.db, next, { publishForSeconds: maxTokenLifetimeSeconds });
+    return active;
+  }
+
+  /**
+   * Retires the active key and stores `next` as the active one, in `db`'s transaction when it is one
+   * (so the caller's audit entry commits with it). The lock makes concurrent rotations queue: without
+   * it, two replicas could each retire the key they saw and each insert a new active key.
+   */
+  async rotateWithin(
+    db: Db,
+    next: NewSigningKey,
+    options: { publishForSeconds: number },
+  ): Promise<KeyRotation> {
+    return inTransaction(db, async (trx) => {
+      await sql`SELECT pg_advisory_xact_lock(${SIGNING_KEYS_LOCK})`.execute(trx);
+      // Read after the lock: a rotation that waited behind another must not date its retirement
+      // before the key it retires was created (nor shorten that key's publication).
+      const at = new Date();
+      const retired = await trx
         .updateTable('signing_keys')
-        .set({ retired_at: now, unpublish_after: new Date(now.getTime() + maxTokenLifetimeSeconds * 1000) })
+        .set({ retired_at: at, unpublish_after: new Date(at.getTime() + options.publishForSeconds * 1000) })
         .where('retired_at', 'is', null)
+        .returningAll()
         .execute();
-      await trx.insertInto('signing_keys').values(row).execute();
+      const active = await trx
+        .insertInto('signing_keys')
+        .values({ ...next, created_at: at })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return { active: toSigningKey(active), retired: retired.map(toSigningKey) };
     });
-    return toSigningKey({ ...row, created_at: new Date(), retired_at: null });
   }
 }
 
@@ -114,6 +169,7 @@ function toSigningKey(row: {
   public_jwk: Record<string, unknown> | string;
   created_at: Date;
   retired_at: Date | null;
+  unpublish_after: Date | null;
 }): SigningKey {
   const parse = (value: Record<string, unknown> | string) =>
     (typeof value === 'string' ? JSON.parse(value) : value) as JWK;
@@ -124,5 +180,6 @@ function toSigningKey(row: {
     publicJwk: parse(row.public_jwk),
     createdAt: row.created_at,
     retiredAt: row.retired_at,
+    publishedUntil: row.unpublish_after,
   };
 }

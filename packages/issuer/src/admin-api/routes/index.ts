@@ -4,6 +4,7 @@ import { applicationRoutes, servicePrincipalRoutes } from './applications.js';
 import { auditRoutes } from './audit-log.js';
 import { groupRoutes } from './groups.js';
 import { riskSignalRoutes } from './risk-signals.js';
+import { signingKeyRoutes } from './signing-keys.js';
 import { userRoutes } from './users.js';
 
 /** Every admin API operation, in the order the OpenAPI document lists them. */
@@ -16,4 +17,5 @@ export const adminRoutes: readonly AdminRoute[] = [
   ...grantRoutes,
   ...riskSignalRoutes,
   ...auditRoutes,
+  ...signingKeyRoutes,
 ];
