@@ -19,7 +19,8 @@ interface FixtureCase {
 }
 const fixtures = (
   JSON.parse(
-    readFileSync(new URL('../../../../shared/fixtures/challenges.json', import.meta.url), 'utf8'),
+    // The repository's copy of ../shared/fixtures (kept by the protocol package), so a clone anywhere runs it.
+    readFileSync(new URL('../../protocol/test/fixtures/challenges.json', import.meta.url), 'utf8'),
   ) as {
     cases: FixtureCase[];
   }
