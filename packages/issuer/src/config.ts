@@ -31,6 +31,13 @@ export const issuerConfigSchema = z.object({
       'metricsToken may hold letters, digits and - . _ ~ + / (then = padding): RFC 6750 Bearer token characters',
     )
     .optional(),
+  /**
+   * The key ring that encrypts secrets at rest: `<id>:<base64 of 32 bytes>` entries separated by
+   * commas, the first one encrypting. Without it an embedded store uses `<dataDir>/secrets.key`
+   * (created on first start) and a PostgreSQL store keeps its secrets unencrypted (with a warning).
+   * Checked when the issuer starts; messages never quote it.
+   */
+  secretsKeys: z.string().min(1, 'secretsKeys must not be empty').optional(),
   lifetimes: z
     .object({
       /** CAE-capable client + CAE-enabled API: 20–28 h, randomized per token. */

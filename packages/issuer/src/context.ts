@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { AccessTokenVerifier } from './auth/access-token-verifier.js';
 import type { IssuerConfig } from './config.js';
+import type { SecretBox } from './crypto/secret-box.js';
 import type { SigningKeyStore } from './keys/signing-keys.js';
 import type { Db, Storage } from './storage/database.js';
 
@@ -11,6 +12,12 @@ export interface IssuerContext {
   readonly storage: Storage;
   readonly db: Db;
   readonly keys: SigningKeyStore;
+  /**
+   * Encrypts and decrypts the secrets stored in the database (signing keys, TOTP secrets, cookie
+   * keys, push authorization headers). Without a key ring (PostgreSQL with no key configured) it
+   * passes values through unchanged.
+   */
+  readonly secrets: SecretBox;
   readonly accessTokens: AccessTokenVerifier;
   readonly logger: FastifyBaseLogger;
   /**

@@ -1,13 +1,16 @@
 /** Composes the issuer: storage, keys, then each module's routes and background work. */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { AccessTokenVerifier } from './auth/access-token-verifier.js';
 import { type IssuerConfig, type IssuerConfigInput, parseIssuerConfig } from './config.js';
 import type { IssuerContext, IssuerModule } from './context.js';
+import type { SecretBox } from './crypto/secret-box.js';
+import { prepareSecretsAtRest } from './crypto/secrets-at-rest.js';
+import { resolveSecretBox } from './crypto/secrets-key-source.js';
 import { SigningKeyStore } from './keys/signing-keys.js';
 import { registerMetricsEndpoint } from './metrics/metrics-endpoint.js';
 import { issuerModules } from './modules.js';
-import { openStorage } from './storage/database.js';
+import { openStorage, type Storage } from './storage/database.js';
 
 export interface Issuer {
   readonly app: FastifyInstance;
@@ -41,8 +44,6 @@ export async function createIssuer(
 ): Promise<Issuer> {
   const config: IssuerConfig = parseIssuerConfig(input);
   const storage = await openStorage({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const keys = new SigningKeyStore(storage.db);
-  await keys.ensureActiveKey();
 
   const loggerOption = options.logger ?? false;
   const app = Fastify({
@@ -58,11 +59,24 @@ export async function createIssuer(
     forceCloseConnections: true,
   });
 
+  let secrets: SecretBox;
+  let keys: SigningKeyStore;
+  try {
+    // Before anything reads a secret: a key ring that cannot read the store stops the start here.
+    secrets = await openSecrets(config, storage, app.log);
+    keys = new SigningKeyStore(storage.db, secrets);
+    await keys.ensureActiveKey();
+  } catch (error) {
+    await storage.close();
+    throw error;
+  }
+
   const context: IssuerContext = {
     config,
     storage,
     db: storage.db,
     keys,
+    secrets,
     accessTokens: new AccessTokenVerifier(keys, config.issuerUrl),
     logger: app.log,
     // Per issuer, not prom-client's global registry: several issuers in one process keep their own counts.
@@ -90,4 +104,33 @@ export async function createIssuer(
       await storage.close();
     },
   };
+}
+
+/**
+ * The key ring for secrets at rest, checked against the store, with the store's plaintext (or
+ * old-key) secrets re-encrypted under the current key.
+ */
+async function openSecrets(
+  config: IssuerConfig,
+  storage: Storage,
+  log: FastifyBaseLogger,
+): Promise<SecretBox> {
+  const { box, source, file } = await resolveSecretBox({
+    secretsKeys: config.secretsKeys,
+    engine: storage.engine,
+    dataDir: config.dataDir,
+  });
+  if (source === 'none')
+    log.warn(
+      'secrets at rest are NOT encrypted: PostgreSQL is used and no secrets key is configured (set OPENCAE_SECRETS_KEY or --secrets-key-file, the same key on every replica; see docs/security.md)',
+    );
+  const { reencrypted } = await prepareSecretsAtRest(storage.db, box);
+  const total = Object.values(reencrypted).reduce((sum, count) => sum + count, 0);
+  // Ids and counts only: never a key or a value.
+  if (total > 0)
+    log.info(
+      { keyId: box.current?.id, reencrypted, keyFile: file },
+      'secrets re-encrypted under the current key',
+    );
+  return box;
 }

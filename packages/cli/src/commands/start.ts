@@ -28,6 +28,7 @@ export interface StartOptions {
   demo?: boolean;
   trustProxy?: string;
   metricsTokenFile?: string;
+  secretsKeyFile?: string;
 }
 
 export interface StartConfig {
@@ -47,6 +48,8 @@ export interface StartConfig {
   redisUrl?: string;
   /** The bearer token of `GET /metrics` (none: the endpoint is off). A secret: never printed. */
   metricsToken?: string;
+  /** The key ring that encrypts secrets at rest (`<id>:<base64>,...`). A secret: never printed. */
+  secretsKeys?: string;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
@@ -60,7 +63,7 @@ function portNumber(text: string, flag: string): number {
 
 /**
  * Flags win over the environment (PORT, OPENCAE_DATA, OPENCAE_ISSUER_URL, DATABASE_URL,
- * OPENCAE_METRICS_TOKEN), then defaults.
+ * OPENCAE_METRICS_TOKEN, OPENCAE_SECRETS_KEY), then defaults.
  */
 export function resolveStartConfig(
   options: StartOptions,
@@ -90,8 +93,12 @@ export function resolveStartConfig(
   if (apiPort > 65535) throw new UsageError('--api-port must be a port number (the default is --port + 1)');
   const metricsToken =
     options.metricsTokenFile !== undefined
-      ? readMetricsToken(options.metricsTokenFile)
+      ? readSecretFile(options.metricsTokenFile, '--metrics-token-file')
       : env.OPENCAE_METRICS_TOKEN || undefined;
+  const secretsKeys =
+    options.secretsKeyFile !== undefined
+      ? readSecretFile(options.secretsKeyFile, '--secrets-key-file')
+      : env.OPENCAE_SECRETS_KEY?.trim() || undefined;
   const demo = options.demo ?? devMode;
   if (demo && !devMode)
     throw new UsageError('--demo needs a loopback http issuer (the demo tenant is for development only)');
@@ -107,21 +114,22 @@ export function resolveStartConfig(
     apiPort,
     ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
     ...(metricsToken ? { metricsToken } : {}),
+    ...(secretsKeys ? { secretsKeys } : {}),
   };
 }
 
-/** The metrics token from a file (a mounted secret), without its trailing newline. */
-function readMetricsToken(file: string): string {
+/** A secret from a file (a mounted secret), without its trailing newline; errors never quote it. */
+function readSecretFile(file: string, flag: string): string {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new UsageError(`--metrics-token-file: cannot read ${file} (${code})`);
+    throw new UsageError(`${flag}: cannot read ${file} (${code})`);
   }
-  const token = text.trim();
-  if (token === '') throw new UsageError(`--metrics-token-file: ${file} is empty`);
-  return token;
+  const secret = text.trim();
+  if (secret === '') throw new UsageError(`${flag}: ${file} is empty`);
+  return secret;
 }
 
 /**
@@ -184,6 +192,7 @@ export async function startIssuer(config: StartConfig, io: CliIo): Promise<Issue
       trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
       ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
       ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}),
+      ...(config.secretsKeys ? { secretsKeys: config.secretsKeys } : {}),
     },
     { logger: { level: io.env.OPENCAE_LOG_LEVEL ?? 'warn' } },
   );
@@ -277,6 +286,10 @@ export function startCommand(program: Command, deps: CliDependencies): void {
     .option(
       '--metrics-token-file <file>',
       'serve Prometheus metrics at /metrics to scrapers that send the token in this file as a Bearer token (env OPENCAE_METRICS_TOKEN: the token itself)',
+    )
+    .option(
+      '--secrets-key-file <file>',
+      'encrypt secrets at rest with the key ring in this file: <id>:<base64 of 32 bytes>, comma-separated, the first encrypts (env OPENCAE_SECRETS_KEY: the ring itself; default: <data>/secrets.key for the embedded database, none for PostgreSQL)',
     )
     .option(
       '--api-port <port>',

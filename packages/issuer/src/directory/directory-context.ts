@@ -1,3 +1,4 @@
+import type { SecretBox } from '../crypto/secret-box.js';
 import type { Db } from '../storage/database.js';
 import { ValidationError } from './errors.js';
 
@@ -10,6 +11,8 @@ export interface DirectoryContext {
   issuer: string;
   /** The admin principal: the client_id of an app token, the `sub` of a user token, or "system". */
   actor: string;
+  /** Encrypts secrets the change stores (a TOTP secret); without it they are stored as given. */
+  secrets?: SecretBox;
   /** The time of the change (tests pin it). */
   now?: () => Date;
 }

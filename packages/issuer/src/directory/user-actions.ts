@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Updateable } from 'kysely';
+import { SECRET_COLUMNS } from '../crypto/secret-columns.js';
 import { hashPassword } from '../crypto/secrets.js';
 import type { Db } from '../storage/database.js';
 import type { UsersTable } from '../storage/schema.js';
@@ -249,7 +250,9 @@ export function recordMfaEnrollment(
       };
     const after = toUser(
       await setUserColumns(trx, row.id, {
-        totp_secret: totpSecret,
+        totp_secret: context.secrets
+          ? context.secrets.seal(SECRET_COLUMNS.totpSecret, totpSecret)
+          : totpSecret,
         totp_enrolled_at: cause.at,
         updated_at: cause.at,
       }),

@@ -5,6 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { sql } from 'kysely';
+import { isSealed, SecretBox } from '../crypto/secret-box.js';
+import { SECRET_COLUMNS } from '../crypto/secret-columns.js';
 import { inTransaction } from '../directory/transaction.js';
 import type { Db } from '../storage/database.js';
 
@@ -42,7 +44,11 @@ export function generateSigningKey(): Promise<NewSigningKey> {
 }
 
 export class SigningKeyStore {
-  constructor(private readonly db: Db) {}
+  /** `secrets` encrypts the private JWKs at rest (none: stored as plaintext, as before encryption). */
+  constructor(
+    private readonly db: Db,
+    private readonly secrets: SecretBox = SecretBox.plaintext(),
+  ) {}
 
   /** Creates the first key when there is none; safe when several replicas start at once. */
   async ensureActiveKey(): Promise<SigningKey> {
@@ -59,7 +65,7 @@ export class SigningKeyStore {
       if (!active)
         await trx
           .insertInto('signing_keys')
-          .values(await newKeyRow())
+          .values(this.sealed(await newKeyRow()))
           .execute();
     });
     const created = await this.activeKey();
@@ -74,7 +80,7 @@ export class SigningKeyStore {
       .where('retired_at', 'is', null)
       .orderBy('created_at', 'desc')
       .executeTakeFirst();
-    return row ? toSigningKey(row) : undefined;
+    return row ? this.toSigningKey(row) : undefined;
   }
 
   /** Every key whose tokens may still be valid: the active one first, then retired ones still published. */
@@ -86,7 +92,7 @@ export class SigningKeyStore {
       .orderBy(sql`retired_at is not null`)
       .orderBy('created_at', 'desc')
       .execute();
-    return rows.map(toSigningKey);
+    return rows.map((row) => this.toSigningKey(row));
   }
 
   /** The public JWKS document. */
@@ -102,7 +108,7 @@ export class SigningKeyStore {
       .orderBy(sql`retired_at is not null`)
       .orderBy('created_at', 'desc')
       .execute();
-    return rows.map(toSigningKey);
+    return rows.map((row) => this.toSigningKey(row));
   }
 
   /**
@@ -138,13 +144,37 @@ export class SigningKeyStore {
         .execute();
       const active = await trx
         .insertInto('signing_keys')
-        .values({ ...next, created_at: at })
+        .values({ ...this.sealed(next), created_at: at })
         .returningAll()
         .executeTakeFirstOrThrow();
-      return { active: toSigningKey(active), retired: retired.map(toSigningKey) };
+      return {
+        active: this.toSigningKey(active),
+        retired: retired.map((row) => this.toSigningKey(row)),
+      };
     });
   }
+
+  /** The row as stored: the private JWK encrypted (a jsonb string) when a key ring is configured. */
+  private sealed(row: NewSigningKey): NewSigningKey {
+    if (!this.secrets.enabled) return row;
+    return {
+      ...row,
+      private_jwk: JSON.stringify(this.secrets.seal(SECRET_COLUMNS.signingKey, row.private_jwk)),
+    };
+  }
+
+  private toSigningKey(row: SigningKeyRow): SigningKey {
+    const stored = row.private_jwk;
+    // jsonb comes back decoded: an encrypted JWK is a string, one written before encryption an object.
+    const privateJwk =
+      typeof stored === 'string' && isSealed(stored)
+        ? this.secrets.open(SECRET_COLUMNS.signingKey, stored)
+        : stored;
+    return toSigningKey({ ...row, private_jwk: privateJwk });
+  }
 }
+
+type SigningKeyRow = Parameters<typeof toSigningKey>[0];
 
 async function newKeyRow() {
   const { privateKey, publicKey } = await generateKeyPair(SIGNING_ALG, {

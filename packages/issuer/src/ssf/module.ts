@@ -63,6 +63,7 @@ export function ssfModule(input: SsfOptions = {}): SsfModule {
         pollUrlBase: `${issuer}${SSF_PATHS.poll}`,
         minVerificationIntervalSeconds: options.minVerificationIntervalSeconds,
         pushUrlGuard: guard,
+        secrets: context.secrets,
       });
       const metrics = ssfMetrics({ registry: context.metrics, db: context.db, logger: context.logger });
       const polls = new PollService(context.db, streams, wakeups, {
@@ -80,6 +81,7 @@ export function ssfModule(input: SsfOptions = {}): SsfModule {
           retryMaxDelayMs: options.retryMaxDelayMs,
           maxPushAttempts: options.maxPushAttempts,
           concurrency: options.pushConcurrency,
+          secrets: context.secrets,
         },
         (_delivery, outcome, retryInMs) => {
           metrics.count('push', pushOutcomeLabel(outcome, retryInMs));

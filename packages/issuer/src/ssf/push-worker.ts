@@ -6,6 +6,8 @@
  */
 import { DELIVERY } from '@opencae/protocol';
 import { sql } from 'kysely';
+import { SecretBox } from '../crypto/secret-box.js';
+import { SECRET_COLUMNS } from '../crypto/secret-columns.js';
 import type { Db } from '../storage/database.js';
 import { retryDelayMs } from './backoff.js';
 import { type PushOutcome, pushSet } from './push-sender.js';
@@ -18,6 +20,8 @@ export interface PushWorkerOptions {
   retryMaxDelayMs: number;
   maxPushAttempts: number;
   concurrency: number;
+  /** Decrypts the streams' authorization headers (stored encrypted when a key ring is configured). */
+  secrets?: SecretBox;
 }
 
 export interface ClaimedDelivery {
@@ -120,7 +124,11 @@ export class PushWorker {
       {
         url: delivery.endpoint_url,
         setJwt: delivery.set_jwt,
-        authorizationHeader: delivery.authorization_header,
+        // Decrypted only here, for the request: the claimed rows carry the stored (encrypted) value.
+        authorizationHeader: (this.options.secrets ?? SecretBox.plaintext()).openNullable(
+          SECRET_COLUMNS.pushAuthorization,
+          delivery.authorization_header,
+        ),
         timeoutMs: this.options.pushTimeoutMs,
       },
       this.guard,

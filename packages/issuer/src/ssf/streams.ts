@@ -5,6 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { DELIVERY, SSF, type SubjectIdentifier, subjectIdentifierSchema } from '@opencae/protocol';
 import type { Selectable } from 'kysely';
+import { SecretBox } from '../crypto/secret-box.js';
+import { SECRET_COLUMNS } from '../crypto/secret-columns.js';
 import { enqueueSecurityEvents, newTxn } from '../events/outbox.js';
 import { type Db, notify } from '../storage/database.js';
 import type { SsfStreamStatus, SsfStreamsTable } from '../storage/schema.js';
@@ -26,15 +28,21 @@ export interface StreamServiceOptions {
   pollUrlBase: string;
   minVerificationIntervalSeconds: number;
   pushUrlGuard: PushUrlGuard;
+  /** Encrypts the push authorization header at rest (none: stored as given). */
+  secrets?: SecretBox;
 }
 
 const STATUSES: readonly SsfStreamStatus[] = ['enabled', 'paused', 'disabled'];
 
 export class StreamService {
+  private readonly secrets: SecretBox;
+
   constructor(
     private readonly db: Db,
     private readonly options: StreamServiceOptions,
-  ) {}
+  ) {
+    this.secrets = options.secrets ?? SecretBox.plaintext();
+  }
 
   async create(owner: string, settings: ReceiverSettings): Promise<StreamRecord> {
     const id = randomUUID();
@@ -50,13 +58,16 @@ export class StreamService {
         events_delivered: JSON.stringify(eventsDelivered(eventsRequested)),
         delivery_method: delivery.method,
         endpoint_url: delivery.endpointUrl,
-        authorization_header: delivery.authorizationHeader,
+        authorization_header: this.secrets.sealNullable(
+          SECRET_COLUMNS.pushAuthorization,
+          delivery.authorizationHeader,
+        ),
         min_verification_interval: this.options.minVerificationIntervalSeconds,
         description: settings.description ?? null,
       })
       .returningAll()
       .executeTakeFirstOrThrow();
-    return toRecord(row);
+    return toRecord(row, this.secrets);
   }
 
   async list(owner: string): Promise<StreamRecord[]> {
@@ -66,7 +77,7 @@ export class StreamService {
       .where('owner_client_id', '=', owner)
       .orderBy('created_at')
       .execute();
-    return rows.map(toRecord);
+    return rows.map((row) => toRecord(row, this.secrets));
   }
 
   /** The stream if it exists and belongs to `owner`; otherwise 404 (another receiver's stream is not revealed). */
@@ -80,7 +91,7 @@ export class StreamService {
     if (forUpdate) query = query.forUpdate();
     const row = await query.executeTakeFirst();
     if (!row) throw streamNotFound();
-    return toRecord(row);
+    return toRecord(row, this.secrets);
   }
 
   /** PATCH: members present are changed, the rest kept. PUT (`replace`): members absent are reset. */
@@ -110,7 +121,10 @@ export class StreamService {
       const delivery = await this.resolveDelivery(streamId, effective.delivery);
       changes.delivery_method = delivery.method;
       changes.endpoint_url = delivery.endpointUrl;
-      changes.authorization_header = delivery.authorizationHeader;
+      changes.authorization_header = this.secrets.sealNullable(
+        SECRET_COLUMNS.pushAuthorization,
+        delivery.authorizationHeader,
+      );
     }
     if (effective.description !== undefined) changes.description = effective.description;
     const row = await this.db
@@ -121,7 +135,7 @@ export class StreamService {
       .returningAll()
       .executeTakeFirst();
     if (!row) throw streamNotFound();
-    return toRecord(row);
+    return toRecord(row, this.secrets);
   }
 
   async delete(owner: string, streamId: string): Promise<void> {
@@ -171,7 +185,7 @@ export class StreamService {
         if (status === 'enabled')
           await notify(trx, DELIVERIES_CHANNEL, deliveriesPayload('released', [streamId]));
       }
-      return toRecord(row);
+      return toRecord(row, this.secrets);
     });
   }
 
@@ -310,7 +324,7 @@ function isUuid(value: string): boolean {
   return UUID.test(value);
 }
 
-function toRecord(row: Selectable<SsfStreamsTable>): StreamRecord {
+function toRecord(row: Selectable<SsfStreamsTable>, secrets: SecretBox): StreamRecord {
   const json = <T>(value: T | string): T => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
   return {
     id: row.id,
@@ -320,7 +334,7 @@ function toRecord(row: Selectable<SsfStreamsTable>): StreamRecord {
     eventsDelivered: json<string[]>(row.events_delivered),
     deliveryMethod: row.delivery_method,
     endpointUrl: row.endpoint_url,
-    authorizationHeader: row.authorization_header,
+    authorizationHeader: secrets.openNullable(SECRET_COLUMNS.pushAuthorization, row.authorization_header),
     status: row.status,
     statusReason: row.status_reason,
     minVerificationInterval: row.min_verification_interval,

@@ -6,6 +6,7 @@
  * current-state.ts). Sign-in by username is not cached: it runs once per interactive sign-in.
  */
 
+import type { SecretBox } from '../crypto/secret-box.js';
 import type { Db } from '../storage/database.js';
 import type { DirectoryCache } from './directory-cache.js';
 import {
@@ -20,8 +21,9 @@ export class CachedDirectoryReader extends DirectoryReader {
   constructor(
     db: Db,
     readonly cache: DirectoryCache,
+    secrets?: SecretBox,
   ) {
-    super(db);
+    super(db, secrets);
   }
 
   override userById(id: string): Promise<UserState | undefined> {

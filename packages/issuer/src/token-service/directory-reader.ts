@@ -5,6 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { ADMINISTRATORS_GROUP } from '../built-in-apis.js';
+import { SecretBox } from '../crypto/secret-box.js';
+import { SECRET_COLUMNS } from '../crypto/secret-columns.js';
 import type { Db } from '../storage/database.js';
 import type { RiskLevel, UserKind } from '../storage/schema.js';
 
@@ -72,12 +74,16 @@ const json = <T>(value: unknown): T => (typeof value === 'string' ? JSON.parse(v
 export class DirectoryReader {
   private tenantId: string | undefined;
 
-  constructor(private readonly db: Db) {}
+  /** `secrets` decrypts the TOTP secrets (stored encrypted when a key ring is configured). */
+  constructor(
+    private readonly db: Db,
+    private readonly secrets: SecretBox = SecretBox.plaintext(),
+  ) {}
 
   async userById(id: string): Promise<UserState | undefined> {
     if (!isUuid(id)) return undefined;
     const row = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ? toUser(row) : undefined;
+    return row ? toUser(row, this.secrets) : undefined;
   }
 
   async userByUsername(username: string): Promise<UserState | undefined> {
@@ -86,7 +92,7 @@ export class DirectoryReader {
       .selectAll()
       .where('username', '=', username)
       .executeTakeFirst();
-    return row ? toUser(row) : undefined;
+    return row ? toUser(row, this.secrets) : undefined;
   }
 
   async applicationByClientId(clientId: string): Promise<ApplicationState | undefined> {
@@ -256,22 +262,25 @@ export function isUuid(value: string): boolean {
   return UUID.test(value);
 }
 
-function toUser(row: {
-  id: string;
-  username: string;
-  display_name: string;
-  email: string | null;
-  kind: UserKind;
-  password_hash: string | null;
-  enabled: boolean;
-  deleted_at: Date | null;
-  mfa_required: boolean;
-  totp_secret: string | null;
-  totp_enrolled_at: Date | null;
-  risk_level: RiskLevel;
-  credentials_changed_at: Date | null;
-  sessions_revoked_at: Date | null;
-}): UserState {
+function toUser(
+  row: {
+    id: string;
+    username: string;
+    display_name: string;
+    email: string | null;
+    kind: UserKind;
+    password_hash: string | null;
+    enabled: boolean;
+    deleted_at: Date | null;
+    mfa_required: boolean;
+    totp_secret: string | null;
+    totp_enrolled_at: Date | null;
+    risk_level: RiskLevel;
+    credentials_changed_at: Date | null;
+    sessions_revoked_at: Date | null;
+  },
+  secrets: SecretBox,
+): UserState {
   return {
     id: row.id,
     username: row.username,
@@ -282,7 +291,7 @@ function toUser(row: {
     enabled: row.enabled,
     deletedAt: row.deleted_at,
     mfaRequired: row.mfa_required,
-    totpSecret: row.totp_secret,
+    totpSecret: secrets.openNullable(SECRET_COLUMNS.totpSecret, row.totp_secret),
     totpEnrolledAt: row.totp_enrolled_at,
     riskLevel: row.risk_level,
     credentialsChangedAt: row.credentials_changed_at,

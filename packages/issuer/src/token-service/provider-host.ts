@@ -43,7 +43,7 @@ export class ProviderHost {
           ? context.logger.warn({ err: error }, 'directory change listener lost; directory cache bypassed')
           : context.logger.info('directory cache live'),
     });
-    this.directory = new CachedDirectoryReader(context.db, cache);
+    this.directory = new CachedDirectoryReader(context.db, cache, context.secrets);
     this.conditionalAccess = conditionalAccessFor(context);
     // Policy version and principal facts live in tables the directory-change trigger watches.
     this.conditionalAccess.useReadCache(cache);
@@ -80,7 +80,7 @@ export class ProviderHost {
         db: this.context.db,
         directory: this.directory,
         signingKeys: jwks,
-        cookieKeys: await loadCookieKeys(this.context.db),
+        cookieKeys: await loadCookieKeys(this.context.db, this.context.secrets),
         conditionalAccess: this.conditionalAccess,
         signOuts: this.signOuts,
       }),

@@ -57,6 +57,7 @@ export function tokenServiceModule(options: TokenServiceOptions = {}): TokenServ
         store: new SignInStore(context.db),
         lockout: new SignInLockout(context.db),
         db: context.db,
+        secrets: context.secrets,
         issuer: context.config.issuerUrl,
         conditionalAccess: current.conditionalAccess,
         signIns: current.signIns,

@@ -7,6 +7,7 @@ import { createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, j
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, postgresUrl } from '../../../../test/support/services.js';
+import { testSecretsKey } from '../../test/support/secrets-keys.js';
 import { ADMIN_AUDIENCE } from '../built-in-apis.js';
 import { bootstrapDirectory } from '../directory/bootstrap.js';
 import { timeStep, totpCode } from './interaction/totp.js';
@@ -76,7 +77,11 @@ describe.each(engines)('token service on $name', ({ database }) => {
   beforeAll(async () => {
     const created = await database();
     drop = created.drop;
-    server = await startTestIssuer({ databaseUrl: created.url });
+    // A configured key, so the secrets are encrypted at rest on PostgreSQL too (not only in memory).
+    server = await startTestIssuer({
+      databaseUrl: created.url,
+      config: { secretsKeys: testSecretsKey('token-service') },
+    });
     as = await oauth.processDiscoveryResponse(
       new URL(TEST_ISSUER_URL),
       await fetch(`${server.baseUrl}/.well-known/openid-configuration`),
@@ -506,8 +511,21 @@ describe.each(engines)('token service on $name', ({ database }) => {
         .select(['totp_secret', 'totp_enrolled_at'])
         .where('id', '=', user.id)
         .executeTakeFirstOrThrow();
-      expect(row.totp_secret).toBe(enrolledSecret);
       expect(row.totp_enrolled_at).not.toBeNull();
+      // Secrets at rest: the raw rows hold ciphertexts only, while the sign-in and signing above worked.
+      expect(row.totp_secret).toMatch(/^enc:v1:token-service:/);
+      expect(row.totp_secret).not.toContain(enrolledSecret);
+      const signingKeys = await db().selectFrom('signing_keys').select('private_jwk').execute();
+      for (const { private_jwk } of signingKeys) {
+        expect(private_jwk).toEqual(expect.stringMatching(/^enc:v1:token-service:/));
+        expect(JSON.stringify(private_jwk)).not.toMatch(/"d"/);
+      }
+      const cookieKeys = await db()
+        .selectFrom('settings')
+        .select('value')
+        .where('key', '=', 'token_service.cookie_keys')
+        .executeTakeFirstOrThrow();
+      expect(cookieKeys.value).toEqual(expect.stringMatching(/^enc:v1:token-service:/));
       // Enrollment is announced in the same transaction: CAEP credential-change, change_type create.
       const announced = await db()
         .selectFrom('security_events')

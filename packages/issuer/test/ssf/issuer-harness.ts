@@ -61,6 +61,8 @@ export async function startTestIssuer(o: {
   path?: string;
   ssf?: SsfOptions;
   devMode?: boolean;
+  /** The secrets key ring (replicas on one PostgreSQL share it); the embedded store makes its own. */
+  secretsKeys?: string;
 }): Promise<TestIssuer> {
   const port = o.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}${o.path ?? ''}`;
@@ -76,6 +78,7 @@ export async function startTestIssuer(o: {
       devMode: o.devMode ?? true,
       dataDir: o.dataDir ?? ownDir ?? tmpdir(),
       ...(o.databaseUrl ? { databaseUrl: o.databaseUrl } : {}),
+      ...(o.secretsKeys ? { secretsKeys: o.secretsKeys } : {}),
     },
     { modules: [testJwksModule(), ssf] },
   );

@@ -7,10 +7,13 @@ import { randomUUID } from 'node:crypto';
 import { CAEP, DELIVERY, RISC, SSF } from '@opencae/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, postgresUrl } from '../../../../test/support/services.js';
+import { testSecretsKey } from '../support/secrets-keys.js';
 import { call, disableUser, receiverToken, startTestIssuer, type TestIssuer } from './issuer-harness.js';
 import { discoverTransmitter, PollingReceiver, PushReceiver, SetValidator } from './spec-receiver.js';
 
 const serverUrl = await postgresUrl();
+/** Both PostgreSQL replicas share one secrets key, as a deployment must. */
+const secretsKeys = testSecretsKey('ssf');
 const engines = [
   { name: 'PGlite', instances: 1 },
   ...(serverUrl ? [{ name: 'PostgreSQL with two issuers', instances: 2 }] : []),
@@ -26,7 +29,7 @@ describe.each(engines)('SSF transmitter on $name', ({ instances }) => {
     if (instances === 2 && serverUrl) {
       const database = await createTestDatabase(serverUrl);
       drop = database.drop;
-      a = await startTestIssuer({ databaseUrl: database.url });
+      a = await startTestIssuer({ databaseUrl: database.url, secretsKeys });
       // A second issuer process: same issuer URL and database (so same keys), its own port.
       b = await startTestIssuerSameUrl(database.url, a.url);
     } else {
@@ -281,6 +284,14 @@ describe.each(engines)('SSF transmitter on $name', ({ instances }) => {
       },
     });
     const request = receiver.requests.at(-1)!;
+    // Sent in clear to the receiver, stored encrypted: the raw row never holds the header.
+    const stored = await a.issuer.context.db
+      .selectFrom('ssf_streams')
+      .select('authorization_header')
+      .where('id', '=', stream.stream_id)
+      .executeTakeFirstOrThrow();
+    expect(stored.authorization_header).toMatch(/^enc:v1:/);
+    expect(stored.authorization_header).not.toContain('receiver-secret');
     expect(request).toEqual({
       authorization: 'Bearer receiver-secret',
       contentType: 'application/secevent+jwt',
@@ -601,7 +612,7 @@ async function startTestIssuerSameUrl(databaseUrl: string, url: string): Promise
   const port = await freePort();
   const ssf = ssfModule(FAST_SSF_OPTIONS);
   const issuer = await createIssuer(
-    { issuerUrl: url, port, host: '127.0.0.1', devMode: true, databaseUrl },
+    { issuerUrl: url, port, host: '127.0.0.1', devMode: true, databaseUrl, secretsKeys },
     { modules: [testJwksModule(), ssf] },
   );
   await issuer.listen();

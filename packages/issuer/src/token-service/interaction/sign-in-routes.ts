@@ -11,6 +11,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { InteractionResults, Provider } from 'oidc-provider';
 import type { ConditionalAccessService, IssuanceEvaluation } from '../../conditional-access/service.js';
 import { resourceIpFromClaims } from '../../conditional-access/token-claims.js';
+import type { SecretBox } from '../../crypto/secret-box.js';
 import { constantTimeEqual, verifyPassword } from '../../crypto/secrets.js';
 import { recordMfaEnrollment } from '../../directory/user-actions.js';
 import type { Db } from '../../storage/database.js';
@@ -35,6 +36,8 @@ interface Deps {
   lockout: SignInLockout;
   /** Where the directory's services write (TOTP enrollment and its security event). */
   db: Db;
+  /** Encrypts the enrolled TOTP secret before the directory stores it. */
+  secrets: SecretBox;
   issuer: string;
   /** Policies that may block the sign-in or require a second factor for the APIs it asks for. */
   conditionalAccess: ConditionalAccessService;
@@ -141,7 +144,11 @@ export async function registerSignInRoutes(app: FastifyInstance, deps: Deps): Pr
         }
         if (state.stage === 'enroll' && secret) {
           // The directory stores the secret and announces MFA as enabled (CAEP credential-change) at once.
-          await recordMfaEnrollment({ db: deps.db, issuer: deps.issuer, actor: user.id }, user.id, secret);
+          await recordMfaEnrollment(
+            { db: deps.db, issuer: deps.issuer, actor: user.id, secrets: deps.secrets },
+            user.id,
+            secret,
+          );
         }
         return login(deps, request, reply, details, state, user, ['pwd', 'otp']);
       },
