@@ -30,7 +30,13 @@ export interface TestIssuer {
 }
 
 export async function startTestIssuer(
-  o: { databaseUrl?: string; config?: Partial<IssuerConfigInput>; options?: CreateIssuerOptions } = {},
+  o: {
+    databaseUrl?: string;
+    config?: Partial<IssuerConfigInput>;
+    options?: CreateIssuerOptions;
+    /** false: no logs module, so token requests are not written to the sign-in log (benchmark). */
+    signInLog?: boolean;
+  } = {},
 ): Promise<TestIssuer> {
   // PGlite in memory: nothing on disk to clean up.
   const dataDir = o.databaseUrl ? undefined : 'memory://';
@@ -45,7 +51,7 @@ export async function startTestIssuer(
       databaseUrl: o.databaseUrl,
       ...o.config,
     },
-    { modules: [tokenService, logs], ...o.options },
+    { modules: o.signInLog === false ? [tokenService] : [tokenService, logs], ...o.options },
   );
   const baseUrl = await issuer.listen();
   return {
