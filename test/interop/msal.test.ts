@@ -358,7 +358,13 @@ describe('MSAL for Node as a public client (desktop / CLI app, loopback redirect
     expect(claimsOf(result.accessToken)).toMatchObject({ aud: AUDIENCE, oid: user.id, xms_cc: ['cp1'] });
 
     const refreshed = tokens(
-      await msal.run({ op: 'publicSilent', app, scopes: [`${AUDIENCE}/Orders.Read`], forceRefresh: true }),
+      await msal.run({
+        op: 'silent',
+        publicClient: true,
+        app,
+        scopes: [`${AUDIENCE}/Orders.Read`],
+        forceRefresh: true,
+      }),
     );
     expect(refreshed.fromCache).toBe(false);
     expect(claimsOf(refreshed.accessToken)).toMatchObject({ aud: AUDIENCE, oid: user.id, xms_cc: ['cp1'] });

@@ -36,10 +36,17 @@ export type Command =
       username: string;
       password: string;
     }
-  | { op: 'silent'; app: AppOptions; scopes: string[]; claims?: string; forceRefresh?: boolean }
+  | {
+      op: 'silent';
+      app: AppOptions;
+      scopes: string[];
+      claims?: string;
+      forceRefresh?: boolean;
+      /** The public client application signed in by 'interactive' (default: the confidential one). */
+      publicClient?: boolean;
+    }
   /** A public client (desktop or CLI app): MSAL's loopback redirect, the browser scripted. */
-  | { op: 'interactive'; app: AppOptions; scopes: string[]; username: string; password: string }
-  | { op: 'publicSilent'; app: AppOptions; scopes: string[]; forceRefresh?: boolean };
+  | { op: 'interactive'; app: AppOptions; scopes: string[]; username: string; password: string };
 
 export interface TokenSummary {
   accessToken: string;
@@ -126,14 +133,15 @@ async function execute(command: Command): Promise<TokenSummary> {
       }),
     );
   }
-  if (command.op === 'publicSilent') {
-    const app = publicApplication(command.app);
+  if (command.op === 'silent') {
+    const app = command.publicClient ? publicApplication(command.app) : application(command.app);
     const [account] = await app.getTokenCache().getAllAccounts();
     if (!account) throw new Error('MSAL has no account in its cache');
     return summary(
       await app.acquireTokenSilent({
         account,
         scopes: command.scopes,
+        ...(command.claims ? { claims: command.claims } : {}),
         ...(command.forceRefresh ? { forceRefresh: true } : {}),
       }),
     );
@@ -169,18 +177,6 @@ async function execute(command: Command): Promise<TokenSummary> {
           scopes: command.scopes,
           redirectUri: command.redirectUri,
           codeVerifier: pkce.verifier,
-        }),
-      );
-    }
-    case 'silent': {
-      const [account] = await app.getTokenCache().getAllAccounts();
-      if (!account) throw new Error('MSAL has no account in its cache');
-      return summary(
-        await app.acquireTokenSilent({
-          account,
-          scopes: command.scopes,
-          ...(command.claims ? { claims: command.claims } : {}),
-          ...(command.forceRefresh ? { forceRefresh: true } : {}),
         }),
       );
     }

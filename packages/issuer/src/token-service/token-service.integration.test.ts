@@ -677,8 +677,8 @@ describe.each(engines)('token service on $name', ({ database }) => {
       expect(refused.html).toContain('role="alert"');
     });
 
-    it('refuses a wrong password on the page and a forged form', async () => {
-      await seedUser(db(), { username: 'carol', password: 'carol password' });
+    /** A fresh browser at the sign-in page of a new authorization request. */
+    async function openSignIn() {
       const browser = new TestBrowser(server.baseUrl);
       const url = new URL(as.authorization_endpoint!);
       url.search = new URLSearchParams({
@@ -689,7 +689,12 @@ describe.each(engines)('token service on $name', ({ database }) => {
         code_challenge: await oauth.calculatePKCECodeChallenge(oauth.generateRandomCodeVerifier()),
         code_challenge_method: 'S256',
       }).toString();
-      const signIn = await browser.open(url.href);
+      return { browser, page: await browser.open(url.href) };
+    }
+
+    it('refuses a wrong password on the page and a forged form', async () => {
+      await seedUser(db(), { username: 'carol', password: 'carol password' });
+      const { browser, page: signIn } = await openSignIn();
       const wrong = await browser.submit(signIn, { username: 'carol', password: 'nope' });
       expect(wrong.status).toBe(401);
       expect(wrong.html).toContain('Wrong username or password');
@@ -702,31 +707,17 @@ describe.each(engines)('token service on $name', ({ database }) => {
     });
 
     describe('smart lockout across sign-ins', () => {
-      const start = async () => {
-        const browser = new TestBrowser(server.baseUrl);
-        const url = new URL(as.authorization_endpoint!);
-        url.search = new URLSearchParams({
-          client_id: webApp.clientId,
-          redirect_uri: REDIRECT_URI,
-          response_type: 'code',
-          scope: 'openid api://orders/Orders.Read',
-          code_challenge: await oauth.calculatePKCECodeChallenge(oauth.generateRandomCodeVerifier()),
-          code_challenge_method: 'S256',
-        }).toString();
-        return { browser, page: await browser.open(url.href) };
-      };
-
       it('ten wrong passwords in fresh sign-ins lock the account name; then even the right one is refused unchecked', async () => {
         await seedUser(db(), { username: 'guessed', password: 'the real password' });
         // Four per sign-in: under the per-sign-in limit, so only the shared count can stop this.
         for (let failures = 0; failures < 10; ) {
-          let { browser, page } = await start();
+          let { browser, page } = await openSignIn();
           for (let i = 0; i < 4 && failures < 10; i++, failures++) {
             page = await browser.submit(page, { username: 'guessed', password: `guess ${failures}` });
             expect(page.status).toBe(401);
           }
         }
-        const { browser, page } = await start();
+        const { browser, page } = await openSignIn();
         const refused = await browser.submit(page, { username: 'Guessed', password: 'the real password' });
         expect(refused.status).toBe(429);
         expect(refused.html).toContain('Too many failed sign-in attempts. Try again in 1 minute.');
@@ -756,7 +747,7 @@ describe.each(engines)('token service on $name', ({ database }) => {
         const wrongCode = (step: number) =>
           String((Number(totpCode(secret, step)) + 1) % 1_000_000).padStart(6, '0');
         for (let failures = 0; failures < 10; ) {
-          const { browser, page } = await start();
+          const { browser, page } = await openSignIn();
           let totpPage = await browser.submit(page, { username: 'otp-guessed', password: 'known password' });
           expect(totpPage.html).toContain('code');
           for (let i = 0; i < 4 && failures < 10; i++, failures++) {
@@ -764,7 +755,7 @@ describe.each(engines)('token service on $name', ({ database }) => {
             expect(totpPage.status).toBe(401);
           }
         }
-        const { browser, page } = await start();
+        const { browser, page } = await openSignIn();
         const refused = await browser.submit(page, { username: 'otp-guessed', password: 'known password' });
         expect(refused.status).toBe(429);
       });
