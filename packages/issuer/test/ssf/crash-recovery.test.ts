@@ -89,8 +89,12 @@ describe.each(engines)('SSF delivery across a SIGKILL on $name', ({ name }) => {
     });
     expect(created.status).toBe(201);
 
-    // A slow receiver: the kill lands while SETs are queued and in flight.
+    // A slow receiver: the kill lands while SETs are queued and in flight. Its key cache starts cold:
+    // a SET it holds when the transmitter dies cannot be checked until the keys can be fetched again,
+    // so it answers 503 (not 400) and the restarted issuer delivers it again (this was a flake: the
+    // harness counted such SETs as invalid).
     receiver.respond(...Array.from({ length: 30 }, () => ({ kind: 'delay' as const, ms: 100 })));
+    receiver.validator = new SetValidator(issuer.url, metadata.jwks_uri!, 'crash-receiver');
     const committed = await call(`${issuer.url}/test/disable-users?count=30`, 'POST', '', undefined);
     const txns = (committed.body as { txns: string[] }).txns;
     expect(txns).toHaveLength(30);

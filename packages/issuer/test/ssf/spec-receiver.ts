@@ -24,6 +24,18 @@ export interface ReceivedSet {
 
 export class SetValidationError extends Error {}
 
+/**
+ * The transmitter's keys could not be fetched (it is down or restarting): nothing is known about the
+ * SET yet. A receiver answers 503 so the transmitter delivers it again, instead of refusing it.
+ */
+export class KeysUnavailableError extends Error {}
+
+/** jose's fetch of the JWKS failed (network error or timeout), as opposed to a SET that fails checks. */
+function isKeyFetchFailure(error: unknown): boolean {
+  const e = error as { name?: string; code?: string; message?: string };
+  return e.code === 'ERR_JWKS_TIMEOUT' || (e.name === 'TypeError' && e.message === 'fetch failed');
+}
+
 export async function discoverTransmitter(issuer: string) {
   const url = new URL(issuer);
   const path = url.pathname.replace(/\/+$/, '');
@@ -62,6 +74,8 @@ export class SetValidator {
         typ: 'secevent+jwt',
       }));
     } catch (error) {
+      if (isKeyFetchFailure(error))
+        throw new KeysUnavailableError(`transmitter keys unavailable: ${(error as Error).message}`);
       throw new SetValidationError(`signature or claims rejected: ${(error as Error).message}`);
     }
     if (typeof payload.iat !== 'number') throw new SetValidationError('iat missing');
@@ -107,6 +121,8 @@ export class ReceivedSets {
   readonly arrivals = new Map<string, number>();
   duplicates = 0;
   readonly invalid: string[] = [];
+  /** SETs answered with 503 because the transmitter's keys could not be fetched (delivered again). */
+  readonly deferred: string[] = [];
   private readonly listeners = new Set<() => void>();
 
   add(set: ReceivedSet): void {
@@ -208,6 +224,12 @@ export class PushReceiver {
       this.received.add(await this.validator.validate(Buffer.concat(chunks).toString('utf8')));
       response.writeHead(202).end();
     } catch (error) {
+      if (error instanceof KeysUnavailableError) {
+        this.received.deferred.push(error.message);
+        response.writeHead(503, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ err: 'temporarily_unavailable', description: error.message }));
+        return;
+      }
       this.received.invalid.push((error as Error).message);
       this.error(response, 'invalid_request', (error as Error).message);
     }
@@ -272,7 +294,9 @@ export class PollingReceiver {
           }
         } catch (error) {
           if (this.stopped) return;
-          this.received.invalid.push((error as Error).message);
+          // Unacknowledged SETs come again in a later poll: no keys yet is not an invalid SET.
+          if (error instanceof KeysUnavailableError) this.received.deferred.push(error.message);
+          else this.received.invalid.push((error as Error).message);
           await new Promise((resolve) => setTimeout(resolve, 50));
         }
       }
