@@ -36,35 +36,51 @@ describe('opencae keys against a running issuer', () => {
 
   it('keys list / keys rotate, in text and JSON; the rotation is audited', async () => {
     const before = JSON.parse((await run('keys', 'list', '--json')).stdout) as SigningKey[];
-    expect(before).toMatchObject([{ state: 'active', retired_at: null, published_until: null }]);
+    expect(before).toMatchObject([
+      { state: 'active', retired_at: null, published_until: null },
+      { state: 'next', retired_at: null, published_until: null },
+    ]);
     expect(JSON.stringify(before)).not.toMatch(/"(d|n|kty)"/);
 
-    const rotated = await run('keys', 'rotate', '--reason', 'scheduled rotation');
+    // The next key was published moments ago: without --force the rotation is refused (409).
+    const refused = await run('keys', 'rotate', '--reason', 'too early');
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/next signing key was published less than 5 minutes ago/);
+    expect(JSON.parse((await run('keys', 'list', '--json')).stdout)).toEqual(before);
+
+    const rotated = await run('keys', 'rotate', '--force', '--reason', 'scheduled rotation');
     expect(rotated.code).toBe(0);
     expect(rotated.stdout).toMatch(/^Signing key rotated \(txn [0-9a-f-]{36}\)/);
+    expect(rotated.stdout).toMatch(new RegExp(`active key:\\s+${before[1]!.kid}`));
     expect(rotated.stdout).toMatch(new RegExp(`retired key:\\s+${before[0]!.kid}`));
     expect(rotated.stdout).toMatch(/published until:\s+\d{4}-\d\d-\d\dT/);
 
     // Each call gets a fresh admin token (signed with either key: both are published). --json prints
     // the admin API's answer.
-    const json = JSON.parse((await run('keys', 'rotate', '--json')).stdout) as {
+    const json = JSON.parse((await run('keys', 'rotate', '--force', '--json')).stdout) as {
       active_kid: string;
+      next_kid: string;
       retired_kid: string;
       retired_published_until: string;
     };
     const keys = JSON.parse((await run('keys', 'list', '--json')).stdout) as SigningKey[];
-    expect(keys.map((key) => key.state)).toEqual(['active', 'retired', 'retired']);
+    expect(keys.map((key) => key.state)).toEqual(['active', 'next', 'retired', 'retired']);
     expect(keys[0]!.kid).toBe(json.active_kid);
-    expect(keys[1]).toMatchObject({ kid: json.retired_kid, published_until: json.retired_published_until });
-    expect(keys[2]!.kid).toBe(before[0]!.kid);
+    expect(keys[1]!.kid).toBe(json.next_kid);
+    expect(keys[2]).toMatchObject({ kid: json.retired_kid, published_until: json.retired_published_until });
+    expect(keys[3]!.kid).toBe(before[0]!.kid);
 
     const table = (await run('keys', 'list')).stdout;
-    expect(table).toMatch(/^KID\s+ALG\s+STATE\s+CREATED_AT\s+RETIRED_AT\s+PUBLISHED_UNTIL\n/);
+    expect(table).toMatch(/^KID\s+ALG\s+STATE\s+PUBLISHED_AT\s+RETIRED_AT\s+PUBLISHED_UNTIL\n/);
     expect(table).toMatch(new RegExp(`${json.active_kid}\\s+RS256\\s+active\\s+\\S+\\s+-\\s+-`));
+    expect(table).toMatch(new RegExp(`${json.next_kid}\\s+RS256\\s+next\\s+\\S+\\s+-\\s+-`));
 
     const audit = JSON.parse((await run('audit', 'list', '--action', 'signing_key.rotate', '--json')).stdout);
     expect(audit).toHaveLength(2);
-    expect(audit[1]).toMatchObject({ target_id: keys[1]!.kid, after: { reason: 'scheduled rotation' } });
+    expect(audit[1]).toMatchObject({
+      target_id: keys[2]!.kid,
+      after: { reason: 'scheduled rotation', forced: true },
+    });
   });
 
   it('answers usage errors with 2', async () => {

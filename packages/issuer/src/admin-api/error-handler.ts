@@ -10,6 +10,8 @@ const DIRECTORY_STATUS: Record<string, [number, string]> = {
   ERR_NOT_FOUND: [404, 'not_found'],
   ERR_CONFLICT: [409, 'conflict'],
   ERR_VALIDATION: [400, 'invalid_request'],
+  // A rotation too soon after the next key was published (safe time in the message; `force` overrides).
+  ERR_SIGNING_KEY_NEXT_TOO_RECENT: [409, 'conflict'],
 };
 
 export interface ErrorBody {

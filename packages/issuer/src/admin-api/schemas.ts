@@ -277,8 +277,12 @@ export const signingKey = z
   .object({
     kid: z.string(),
     alg: z.string(),
-    state: z.enum(['active', 'retired']),
+    state: z.enum(['active', 'next', 'retired']).meta({
+      description: 'active signs; next is published in the JWKS and becomes active at the next rotation',
+    }),
     created_at: timestamp,
+    published_at: timestamp.meta({ description: 'When the key entered the JWKS' }),
+    activated_at: nullableTimestamp.meta({ description: 'When the key started signing; null while next' }),
     retired_at: nullableTimestamp,
     published_until: nullableTimestamp.meta({
       description:
@@ -286,10 +290,22 @@ export const signingKey = z
     }),
   })
   .meta({ id: 'SigningKey' });
+export const rotateSigningKeyBody = z
+  .strictObject({
+    reason: text(1000).optional().meta({ description: 'Why; recorded in the audit log' }),
+    force: z.boolean().optional().meta({
+      description:
+        'Rotate even if the next key was published less than 5 minutes ago (verifiers may refuse its tokens until they refetch the JWKS)',
+    }),
+  })
+  .optional();
 export const signingKeyList = z.object({ items: z.array(signingKey) }).meta({ id: 'SigningKeyList' });
 export const signingKeyRotation = z
   .object({
-    active_kid: z.string().meta({ description: 'The new key, signing from now on' }),
+    active_kid: z
+      .string()
+      .meta({ description: 'The previous next key (already in the JWKS), signing from now on' }),
+    next_kid: z.string().meta({ description: 'The new next key, published from now on' }),
     retired_kid: z.string().nullable().meta({ description: 'The previous key, still published' }),
     retired_published_until: nullableTimestamp,
     txn: z.string().meta({ description: 'The txn of the audit log entry' }),

@@ -17,7 +17,7 @@ import { createIssuer, type Issuer } from '../server.js';
 import { loadSigningKeys } from '../token-service/signing-key-sync.js';
 import { type SeededApp, seedApi, seedApplication } from '../token-service/test-fixtures.js';
 import { tokenServiceModule } from '../token-service/token-service-module.js';
-import { generateSigningKey } from './signing-keys.js';
+import { generateSigningKey, NEXT_KEY_SAFETY_SECONDS, SigningKeyStore } from './signing-keys.js';
 
 const ISSUER = 'https://issuer.opencae.test';
 const HOURS_28 = 28 * 3600 * 1000;
@@ -31,6 +31,8 @@ interface SigningKeyInfo {
   kid: string;
   state: string;
   created_at: string;
+  published_at: string;
+  activated_at: string | null;
   retired_at: string | null;
   published_until: string | null;
 }
@@ -136,16 +138,27 @@ describe.each(storageEngines)('signing key rotation through the admin API on $na
     });
   }
 
-  it('lists the keys with their public facts only', async () => {
+  it('lists the keys with their public facts only: the active key and the pre-published next key', async () => {
     const response = await admin(first, 'GET', '/signing-keys');
     expect(response.status).toBe(200);
-    const [key, ...others] = response.json.items as SigningKeyInfo[];
+    const [key, next, ...others] = response.json.items as SigningKeyInfo[];
     expect(others).toEqual([]);
     expect(Object.keys(key!).sort()).toEqual(
-      ['alg', 'created_at', 'kid', 'published_until', 'retired_at', 'state'].sort(),
+      [
+        'activated_at',
+        'alg',
+        'created_at',
+        'kid',
+        'published_at',
+        'published_until',
+        'retired_at',
+        'state',
+      ].sort(),
     );
     expect(key).toMatchObject({ alg: 'RS256', state: 'active', retired_at: null, published_until: null });
     expect(key!.kid).toBe(decodeProtectedHeader(adminToken).kid);
+    expect(next).toMatchObject({ alg: 'RS256', state: 'next', activated_at: null, retired_at: null });
+    expect(Date.parse(next!.published_at)).toBeLessThanOrEqual(Date.now());
     // No JWK member (modulus, private exponent, primes) reaches the answer.
     expect(response.raw).not.toMatch(/"(d|n|e|p|q|dp|dq|qi|kty)"/);
   });
@@ -154,48 +167,93 @@ describe.each(storageEngines)('signing key rotation through the admin API on $na
     const reader = await mintAccessToken(first.issuer.context.keys, { issuer: ISSUER, roles: ['reader'] });
     expect((await admin(first, 'POST', '/signing-keys/rotate', {}, reader)).status).toBe(403);
     expect((await admin(first, 'GET', '/signing-keys', undefined, reader)).status).toBe(403);
-    expect(await listKeys()).toHaveLength(1);
+    expect(await listKeys()).toHaveLength(2);
+  });
+
+  it('publishes the active key and the next key before any rotation; only the active key signs', async () => {
+    const [active, next] = await listKeys();
+    expect((await jwks(first)).keys.map((key) => key.kid)).toEqual([active!.kid, next!.kid]);
+    if (second)
+      expect((await listKeys(second)).map((key) => [key.kid, key.state])).toEqual([
+        [active!.kid, 'active'],
+        [next!.kid, 'next'],
+      ]);
+    expect(decodeProtectedHeader(await apiToken(first)).kid).toBe(active!.kid);
+    if (second) expect(decodeProtectedHeader(await apiToken(second)).kid).toBe(active!.kid);
+  });
+
+  it('refuses (409) a rotation while the next key is too recently published, saying when it is safe', async () => {
+    const before = await listKeys();
+    const response = await admin(first, 'POST', '/signing-keys/rotate', { reason: 'too early' });
+    expect(response.status).toBe(409);
+    expect(response.json.error).toBe('conflict');
+    const safeAt = new Date(Date.parse(before[1]!.published_at) + NEXT_KEY_SAFETY_SECONDS * 1000);
+    expect(response.json.error_description).toContain(safeAt.toISOString());
+    expect(response.json.error_description).toMatch(/force/);
+    expect(await listKeys()).toEqual(before);
+    expect((await admin(first, 'GET', '/audit-log?action=signing_key.rotate')).json.items).toHaveLength(0);
   });
 
   it('validates the body', async () => {
     const response = await admin(first, 'POST', '/signing-keys/rotate', { reason: 'x', kid: 'mine' });
     expect(response.status).toBe(400);
-    expect(await listKeys()).toHaveLength(1);
+    expect((await admin(first, 'POST', '/signing-keys/rotate', { force: 'yes' })).status).toBe(400);
+    expect(await listKeys()).toHaveLength(2);
   });
 
-  it('rotates: new tokens carry the new kid, older tokens still verify, the rotation is audited', async () => {
-    const [original] = await listKeys();
+  it('rotates (forced): new tokens carry the previous next kid, and verify with a JWKS fetched before the rotation', async () => {
+    const [original, prePublished] = await listKeys();
     const before = await apiToken(first);
     expect(decodeProtectedHeader(before).kid).toBe(original!.kid);
+    // What an API holds when the rotation happens: the JWKS it fetched earlier, not refetched since.
+    const cachedJwks = createLocalJWKSet(await jwks(first));
 
-    const response = await admin(first, 'POST', '/signing-keys/rotate', { reason: 'scheduled rotation' });
+    const response = await admin(first, 'POST', '/signing-keys/rotate', {
+      reason: 'scheduled rotation',
+      force: true,
+    });
     expect(response.status).toBe(200);
     const rotation = response.json as {
       active_kid: string;
+      next_kid: string;
       retired_kid: string;
       retired_published_until: string;
       txn: string;
     };
     expect(rotation.retired_kid).toBe(original!.kid);
-    expect(rotation.active_kid).not.toBe(original!.kid);
+    expect(rotation.active_kid).toBe(prePublished!.kid);
+    expect(rotation.next_kid).not.toBe(prePublished!.kid);
 
     const keys = await listKeys();
     expect(keys.map((key) => [key.kid, key.state])).toEqual([
       [rotation.active_kid, 'active'],
+      [rotation.next_kid, 'next'],
       [original!.kid, 'retired'],
     ]);
-    const retired = keys[1]!;
+    // Published since it was created as next; activated now.
+    expect(keys[0]!.published_at).toBe(prePublished!.published_at);
+    expect(keys[0]!.activated_at).not.toBeNull();
+    const retired = keys[2]!;
     expect(retired.published_until).toBe(rotation.retired_published_until);
     // The longest token lifetime of the default configuration: 28 h (CAE).
     expect(Date.parse(retired.published_until!) - Date.parse(retired.retired_at!)).toBe(HOURS_28);
 
-    expect((await jwks(first)).keys.map((key) => key.kid)).toEqual([rotation.active_kid, original!.kid]);
+    expect((await jwks(first)).keys.map((key) => key.kid)).toEqual([
+      rotation.active_kid,
+      rotation.next_kid,
+      original!.kid,
+    ]);
     // The provider is rebuilt on the change notification, sent by this replica to itself as well.
     await expect
       .poll(async () => decodeProtectedHeader(await apiToken(first)).kid, { timeout: 10_000 })
       .toBe(rotation.active_kid);
-    await expect(verify(first, await apiToken(first))).resolves.toBeDefined();
+    const after = await apiToken(first);
+    await expect(verify(first, after)).resolves.toBeDefined();
     await expect(verify(first, before)).resolves.toBeDefined();
+    // The point of the next key: an API that has not refetched the JWKS accepts the new tokens.
+    await expect(
+      jwtVerify(after, cachedJwks, { issuer: ISSUER, audience: 'api://orders', typ: 'at+jwt' }),
+    ).resolves.toBeDefined();
 
     // The admin token signed with the retired key is still accepted, and the entry names its client.
     const audit = await admin(first, 'GET', '/audit-log?action=signing_key.rotate');
@@ -210,6 +268,8 @@ describe.each(storageEngines)('signing key rotation through the admin API on $na
       before: { active_kids: [original!.kid] },
       after: {
         active_kid: rotation.active_kid,
+        next_kid: rotation.next_kid,
+        forced: true,
         retired: [{ kid: original!.kid, published_until: rotation.retired_published_until }],
         reason: 'scheduled rotation',
       },
@@ -221,7 +281,7 @@ describe.each(storageEngines)('signing key rotation through the admin API on $na
     async () => {
       const replica = second!;
       const before = await apiToken(replica);
-      const response = await admin(first, 'POST', '/signing-keys/rotate', {});
+      const response = await admin(first, 'POST', '/signing-keys/rotate', { force: true });
       expect(response.status).toBe(200);
       const { active_kid: kid, retired_kid } = response.json as { active_kid: string; retired_kid: string };
       await expect
@@ -241,7 +301,7 @@ describe.each(storageEngines)('signing key rotation through the admin API on $na
     async () => {
       const { db, keys } = first.issuer.context;
       const [nextA, nextB] = await Promise.all([generateSigningKey(), generateSigningKey()]);
-      const options = { publishForSeconds: 3600 };
+      const options = { publishForSeconds: 3600, force: true };
       // Rotation A is done but not committed until released; B starts on another connection meanwhile.
       let release!: () => void;
       const held = new Promise<void>((resolve) => {
@@ -275,37 +335,52 @@ describe.each(storageEngines)('signing key rotation through the admin API on $na
       release();
       const [first_, second_] = await Promise.all([a, b]);
       expect(second_.retired.map((key) => key.kid)).toEqual([first_.active.kid]);
+      // B promoted the next key A published.
+      expect(second_.active.kid).toBe(nextA.kid);
       // Dated after the wait: never retired before it was created.
       expect(second_.retired[0]!.retiredAt!.getTime()).toBeGreaterThanOrEqual(
         first_.active.createdAt.getTime(),
       );
-      const active = await db
+      const current = await db
         .selectFrom('signing_keys')
-        .select('kid')
+        .select(['kid', 'activated_at'])
         .where('retired_at', 'is', null)
+        .orderBy('activated_at')
         .execute();
-      expect(active).toEqual([{ kid: nextB.kid }]);
+      expect(current.map((key) => [key.kid, key.activated_at === null])).toEqual([
+        [nextA.kid, false],
+        [nextB.kid, true],
+      ]);
     },
   );
 
-  it('concurrent rotations (on every replica) leave exactly one active key', async () => {
+  it('concurrent rotations (on every replica) leave exactly one active key and one next key', async () => {
     const [previous] = await listKeys();
     const replicas = second ? [first, second] : [first];
     const responses = await Promise.all(
       Array.from({ length: 6 }, (_, index) =>
         admin(replicas[index % replicas.length]!, 'POST', '/signing-keys/rotate', {
           reason: `race ${index}`,
+          force: true,
         }),
       ),
     );
     expect(responses.map((response) => response.status)).toEqual(Array(6).fill(200));
-    const results = responses.map((response) => response.json as { active_kid: string; retired_kid: string });
+    const results = responses.map(
+      (response) => response.json as { active_kid: string; next_kid: string; retired_kid: string },
+    );
     const active = await first.issuer.context.db
       .selectFrom('signing_keys')
       .select('kid')
       .where('retired_at', 'is', null)
+      .where('activated_at', 'is not', null)
       .execute();
     expect(active).toHaveLength(1);
+    const listed = await listKeys();
+    expect(listed.filter((key) => key.state === 'next')).toHaveLength(1);
+    // Each rotation promoted the next key the one before it published.
+    const nextKids = new Set(results.map((result) => result.next_kid));
+    expect(results.filter((result) => nextKids.has(result.active_kid))).toHaveLength(5);
     // The rotations queued: each retired the key the one before it created, so every key was retired
     // exactly once and the survivor is the key of the last rotation.
     const retired = results.map((result) => result.retired_kid);
@@ -333,7 +408,7 @@ describe.each(storageEngines)('signing key rotation through the admin API on $na
       { issuer: ISSUER, roles: ['admin'], clientId: 'old-key-admin', expiresInSeconds: 40 * 3600 },
     );
     expect((await admin(first, 'GET', '/signing-keys', undefined, oldToken)).status).toBe(200);
-    const rotation = (await admin(first, 'POST', '/signing-keys/rotate', {})).json as {
+    const rotation = (await admin(first, 'POST', '/signing-keys/rotate', { force: true })).json as {
       retired_kid: string;
       retired_published_until: string;
     };
@@ -357,5 +432,51 @@ describe.each(storageEngines)('signing key rotation through the admin API on $na
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('rotates without force once the next key has been published for the safety margin', async () => {
+    const [, next] = await listKeys();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.parse(next!.published_at) + NEXT_KEY_SAFETY_SECONDS * 1000);
+    try {
+      const current = await mintAdminToken(first.issuer.context.keys, ISSUER);
+      const response = await admin(first, 'POST', '/signing-keys/rotate', {}, current);
+      expect(response.status).toBe(200);
+      expect(response.json.active_kid).toBe(next!.kid);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a store without a next key (from before next keys) gets exactly one at start, however many replicas start', async () => {
+    const { db, secrets } = first.issuer.context;
+    const [active] = await listKeys();
+    await db.deleteFrom('signing_keys').where('activated_at', 'is', null).execute();
+    expect((await listKeys()).some((key) => key.state === 'next')).toBe(false);
+    // Starts race on every replica's connection, and several per replica.
+    const stores = [first, second ?? first].map(
+      (replica) => new SigningKeyStore(replica.issuer.context.db, secrets),
+    );
+    const started = await Promise.all(
+      stores.flatMap((store) => [store.ensureActiveKey(), store.ensureActiveKey()]),
+    );
+    expect(new Set(started.map((key) => key.kid))).toEqual(new Set([active!.kid]));
+    const keys = await listKeys();
+    expect(keys.filter((key) => key.state === 'active').map((key) => key.kid)).toEqual([active!.kid]);
+    expect(keys.filter((key) => key.state === 'next')).toHaveLength(1);
+    expect((await jwks(first)).keys.map((key) => key.kid).slice(0, 2)).toEqual([active!.kid, keys[1]!.kid]);
+    // The second replica agrees on which key is next.
+    if (second) expect((await listKeys(second))[1]!.kid).toBe(keys[1]!.kid);
+  });
+
+  it('the database refuses a second next key', async () => {
+    const { db } = first.issuer.context;
+    const extra = await generateSigningKey();
+    await expect(
+      db
+        .insertInto('signing_keys')
+        .values({ ...extra, activated_at: null })
+        .execute(),
+    ).rejects.toMatchObject({ code: '23505' });
   });
 });

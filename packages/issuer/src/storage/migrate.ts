@@ -7,6 +7,7 @@ import * as conditionalAccess from './migrations/005_conditional_access.js';
 import * as logs from './migrations/006_logs.js';
 import * as directoryChangeNotify from './migrations/007_directory_change_notify.js';
 import * as signInLockouts from './migrations/008_sign_in_lockouts.js';
+import * as signingKeyNext from './migrations/009_signing_key_next.js';
 
 /** Migrations are code, listed here in order; a new one is a new file and a new line. */
 const migrations: Record<string, Migration> = {
@@ -16,6 +17,7 @@ const migrations: Record<string, Migration> = {
   '006_logs': logs,
   '007_directory_change_notify': directoryChangeNotify,
   '008_sign_in_lockouts': signInLockouts,
+  '009_signing_key_next': signingKeyNext,
 };
 
 class InCodeMigrationProvider implements MigrationProvider {

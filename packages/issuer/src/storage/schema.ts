@@ -117,6 +117,8 @@ export interface SigningKeysTable {
   created_at: Timestamp;
   retired_at: NullableTimestamp;
   unpublish_after: NullableTimestamp;
+  /** Null while the key is the pre-published next key (009_signing_key_next). */
+  activated_at: NullableTimestamp;
 }
 
 export type PrincipalType = 'user' | 'service_principal' | 'policy' | 'stream';

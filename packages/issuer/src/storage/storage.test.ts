@@ -89,12 +89,17 @@ describe.each(engines)('storage on $name', ({ open }) => {
     expect(first.privateJwk.d).toBeTruthy();
     const jwks = await keys.jwks();
     expect(jwks.keys.every((key) => key.d === undefined)).toBe(true);
-    const second = await keys.rotate(3600);
+    const prePublished = (await keys.nextKey())!;
+    const second = await keys.rotate(3600, { force: true });
+    // The rotation activates the key that was already published as next.
+    expect(second.kid).toBe(prePublished.kid);
     expect((await keys.activeKey())?.kid).toBe(second.kid);
+    const next = (await keys.nextKey())!;
     const published = (await keys.jwks()).keys.map((key) => key.kid);
-    expect(published).toEqual([second.kid, first.kid]);
+    expect(published).toEqual([second.kid, next.kid, first.kid]);
     expect((await keys.publishedKeys(new Date(Date.now() + 3601_000))).map((key) => key.kid)).toEqual([
       second.kid,
+      next.kid,
     ]);
   });
 });

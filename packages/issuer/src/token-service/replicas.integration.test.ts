@@ -66,7 +66,9 @@ describe.skipIf(!serverUrl)('two token service replicas on one PostgreSQL', () =
   it('a rotation on one replica is used by both, and older tokens still verify', async () => {
     const before = await token(second);
     const { context } = first.issuer;
-    const kid = await rotateSigningKey(context.keys, context.db, maxTokenLifetimeSeconds(context.config));
+    const kid = await rotateSigningKey(context.keys, context.db, maxTokenLifetimeSeconds(context.config), {
+      force: true,
+    });
     await expect
       .poll(async () => decodeProtectedHeader(await token(second)).kid, { timeout: 5000 })
       .toBe(kid);
