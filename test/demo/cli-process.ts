@@ -7,7 +7,10 @@ import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../packages/cli/bin/opencae.js', import.meta.url));
 
-/** The environment of the test runner without the variables that would change what start does. */
+/**
+ * The environment of the test runner without the variables that would change what the CLI does (a
+ * developer's shell may set any of them), nor vitest's worker settings.
+ */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of [
@@ -17,11 +20,18 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
     'OPENCAE_DATA',
     'OPENCAE_ISSUER_URL',
     'OPENCAE_API_PORT',
+    'OPENCAE_TRUST_PROXY',
+    'OPENCAE_METRICS_TOKEN',
+    'OPENCAE_SECRETS_KEY',
+    'OPENCAE_ISSUER',
+    'OPENCAE_CLIENT_ID',
+    'OPENCAE_CLIENT_SECRET',
+    'NODE_OPTIONS',
+    'VITEST',
+    'VITEST_POOL_ID',
+    'VITEST_WORKER_ID',
   ])
     delete env[name];
-  // vitest's worker settings must not leak into the CLI.
-  delete env.NODE_OPTIONS;
-  delete env.VITEST;
   return { ...env, ...extra };
 }
 

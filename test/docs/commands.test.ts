@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '@opencae/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanEnv } from '../demo/cli-process.js';
 import { checkCommand, checkOpencaeArgs } from './command-checks.js';
 import { type DocBlock, readBlocks, simpleCommands } from './shell-commands.js';
 
@@ -163,27 +164,6 @@ async function docFiles(): Promise<string[]> {
   // re-enables the demo daemon).
   const ordered = ['quickstart-issuer.md', ...pages.filter((name) => name !== 'quickstart-issuer.md')];
   return [...ordered.map((name) => `docs/${name}`), 'README.md'];
-}
-
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of [
-    'DATABASE_URL',
-    'REDIS_URL',
-    'PORT',
-    'OPENCAE_DATA',
-    'OPENCAE_ISSUER_URL',
-    'OPENCAE_API_PORT',
-    'OPENCAE_ISSUER',
-    'OPENCAE_CLIENT_ID',
-    'OPENCAE_CLIENT_SECRET',
-    'NODE_OPTIONS',
-    'VITEST',
-    'VITEST_POOL_ID',
-    'VITEST_WORKER_ID',
-  ])
-    delete env[name];
-  return env;
 }
 
 interface Child {

@@ -67,9 +67,10 @@ export async function registerProviderRoutes(
           throw new ClaimsRequestError('ERR_CLAIMS_MALFORMED', 'claims must be sent once');
         const claims = parseClaimsRequest(values[0]);
         const { notBefore } = evaluateEssentialClaims(claims, Math.floor(Date.now() / 1000));
-        const rewritten = isForm(request) ? withoutOfflineAccessOnRefresh(form) : undefined;
-        const forwarded = rewritten ? Buffer.from(rewritten.toString()) : body;
-        if (isForm(request) && form.get('grant_type') === 'refresh_token') {
+        // A refresh as MSAL sends it: offline_access dropped, the refresh token extended to the API named.
+        const refresh = isForm(request) && form.get('grant_type') === 'refresh_token';
+        const rewritten = refresh ? withoutOfflineAccessOnRefresh(form) : undefined;
+        if (refresh) {
           await extendRefreshTokenCoverage(
             await host.started(),
             host.directory,
@@ -77,6 +78,7 @@ export async function registerProviderRoutes(
             claimedClientId(form, request.headers.authorization),
           );
         }
+        const forwarded = rewritten ? Buffer.from(rewritten.toString()) : body;
         const scopeParameter = form.getAll('scope').length === 1 ? form.get('scope') : null;
         return await forwardWith(request, reply, request.raw.url ?? ROUTES.token, forwarded, {
           claims,

@@ -419,6 +419,16 @@ describe.each(engines)('token service on $name', ({ database }) => {
       clientAuth = oauth.ClientSecretBasic(webApp.clientSecret!);
     });
 
+    /** The user has a TOTP authenticator and must use it; the token service has seen the change. */
+    async function enrollTotp(userId: string, secret: string) {
+      await db()
+        .updateTable('users')
+        .set({ totp_secret: secret, totp_enrolled_at: new Date(), mfa_required: true })
+        .where('id', '=', userId)
+        .execute();
+      await server.directoryChangesSeen();
+    }
+
     /** Runs the browser part; returns the callback URL and the PKCE verifier. */
     async function authorize(
       browser: TestBrowser,
@@ -645,12 +655,7 @@ describe.each(engines)('token service on $name', ({ database }) => {
     it('asks an enrolled user for a code and refuses the same code twice', async () => {
       const secret = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
       const user = await seedUser(db(), { username: 'bob', password: 'bob password 1' });
-      await db()
-        .updateTable('users')
-        .set({ totp_secret: secret, totp_enrolled_at: new Date(), mfa_required: true })
-        .where('id', '=', user.id)
-        .execute();
-      await server.directoryChangesSeen();
+      await enrollTotp(user.id, secret);
       const code = totpCode(secret, timeStep(Date.now()));
       const first = await authorize(new TestBrowser(server.baseUrl), {
         username: 'bob',
@@ -738,12 +743,7 @@ describe.each(engines)('token service on $name', ({ database }) => {
       it('a correct password does not reset the count while the second factor is being guessed', async () => {
         const secret = 'KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU';
         const user = await seedUser(db(), { username: 'otp-guessed', password: 'known password' });
-        await db()
-          .updateTable('users')
-          .set({ totp_secret: secret, totp_enrolled_at: new Date(), mfa_required: true })
-          .where('id', '=', user.id)
-          .execute();
-        await server.directoryChangesSeen();
+        await enrollTotp(user.id, secret);
         const wrongCode = (step: number) =>
           String((Number(totpCode(secret, step)) + 1) % 1_000_000).padStart(6, '0');
         for (let failures = 0; failures < 10; ) {
@@ -1015,12 +1015,7 @@ describe.each(engines)('token service on $name', ({ database }) => {
         const secret = 'KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU';
         const username = 'reset-mid-sign-in';
         const user = await seedUser(db(), { username, password: 'a password' });
-        await db()
-          .updateTable('users')
-          .set({ totp_secret: secret, totp_enrolled_at: new Date(), mfa_required: true })
-          .where('id', '=', user.id)
-          .execute();
-        await server.directoryChangesSeen();
+        await enrollTotp(user.id, secret);
         const browser = new TestBrowser(server.baseUrl);
         const signIn = await browser.open(
           await authorizationUrl(oauth.generateRandomCodeVerifier(), oauth.generateRandomState()),
