@@ -41,7 +41,8 @@ export async function startTestIssuer(
   // PGlite in memory: nothing on disk to clean up.
   const dataDir = o.databaseUrl ? undefined : 'memory://';
   const logs = logsModule();
-  const tokenService = tokenServiceModule({ signInLog: () => logs.signInLog() });
+  const logged = o.signInLog !== false;
+  const tokenService = tokenServiceModule(logged ? { signInLog: () => logs.signInLog() } : {});
   const issuer = await createIssuer(
     {
       issuerUrl: TEST_ISSUER_URL,
@@ -51,7 +52,7 @@ export async function startTestIssuer(
       databaseUrl: o.databaseUrl,
       ...o.config,
     },
-    { modules: o.signInLog === false ? [tokenService] : [tokenService, logs], ...o.options },
+    { modules: logged ? [tokenService, logs] : [tokenService], ...o.options },
   );
   const baseUrl = await issuer.listen();
   return {
