@@ -115,3 +115,35 @@ export function toSignInRow(entry: SignInEntry, now: Date): SignInRow {
     correlation_id: storable(entry.correlationId, 128),
   };
 }
+
+/** The columns of sign_in_log a row fills, with their SQL types (to unpack rows sent as JSON). */
+export const SIGN_IN_ROW_COLUMNS: readonly (readonly [keyof SignInRow, string])[] = [
+  ['time', 'timestamptz'],
+  ['principal_type', 'text'],
+  ['principal_id', 'text'],
+  ['principal_name', 'text'],
+  ['client_id', 'text'],
+  ['app_name', 'text'],
+  ['api_audience', 'text'],
+  ['grant_type', 'text'],
+  ['issuer_ip', 'text'],
+  ['resource_ip', 'text'],
+  ['client_capabilities', 'jsonb'],
+  ['cae_token', 'boolean'],
+  ['lifetime_seconds', 'integer'],
+  ['conditional_access', 'jsonb'],
+  ['result', 'text'],
+  ['error_code', 'text'],
+  ['failure_reason', 'text'],
+  ['correlation_id', 'text'],
+];
+
+/** Rows as one JSON array; the jsonb columns are embedded as the JSON text they already are. */
+export function signInRowsJson(rows: readonly SignInRow[]): string {
+  const parts = rows.map((row) => {
+    const { client_capabilities, conditional_access, ...scalars } = row;
+    const text = JSON.stringify({ ...scalars, time: row.time.toISOString() });
+    return `${text.slice(0, -1)},"client_capabilities":${client_capabilities},"conditional_access":${conditional_access}}`;
+  });
+  return `[${parts.join(',')}]`;
+}

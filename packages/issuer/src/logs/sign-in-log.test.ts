@@ -68,6 +68,21 @@ describe.each(storageEngines)('sign-in log on $name', (engine) => {
       await writer.close();
     });
 
+    it('writes a batch bigger than PostgreSQL allows parameters for (one JSON parameter per batch)', async () => {
+      // 4,000 rows × 18 columns would be 72,000 bound parameters; PostgreSQL takes at most 65,535.
+      const registry = new Registry();
+      const writer = new SignInLogWriter(storage.db, { batchSize: 4_000, maxQueue: 4_000, registry });
+      for (let index = 0; index < 4_000; index++) writer.record(entry({ correlationId: `req-${index}` }));
+      await writer.flush();
+      const { count } = await storage.db
+        .selectFrom('sign_in_log')
+        .select((eb) => eb.fn.countAll<string>().as('count'))
+        .executeTakeFirstOrThrow();
+      expect(Number(count)).toBe(4_000);
+      expect(await counterValue(registry, 'opencae_sign_in_log_write_failures_total')).toBe(0);
+      await writer.close();
+    });
+
     it('flushes a partial batch after the interval without being asked', async () => {
       const writer = new SignInLogWriter(storage.db, { flushIntervalMs: 20, registry: new Registry() });
       writer.record(entry({ correlationId: 'timed' }));
