@@ -3,10 +3,10 @@
  * (DATABASE_URL). Both speak the same SQL, transactions, SKIP LOCKED and LISTEN/NOTIFY.
  */
 import { mkdir } from 'node:fs/promises';
-import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrate.js';
+import { PGliteThread } from './pglite-thread.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -57,8 +57,10 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
 async function openPglite(dataDir: string): Promise<Storage> {
   const location = dataDir.startsWith('memory://') ? dataDir : `${dataDir}/pgdata`;
   if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const pglite = await PGlite.create(location);
-  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+  // On a thread of its own, so queries never stall the requests the event loop is serving.
+  const pglite = await PGliteThread.create(location);
+  // The dialect uses only query() and transaction(), which PGliteThread provides.
+  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite: pglite as never }) });
   return {
     db,
     engine: 'pglite',
