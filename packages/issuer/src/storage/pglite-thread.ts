@@ -205,8 +205,8 @@ export class PGliteThread implements Queryable {
   }
 
   #call(op: string, fields: object = {}, evenIfClosed = false): Promise<unknown> {
-    if (this.#stopped) return Promise.reject(new EmbeddedDatabaseStoppedError(this.#stopped));
     if (this.#closed && !evenIfClosed) return Promise.reject(new Error('the embedded database is closed'));
+    if (this.#stopped) return Promise.reject(new EmbeddedDatabaseStoppedError(this.#stopped));
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
