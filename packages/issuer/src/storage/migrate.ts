@@ -8,6 +8,7 @@ import * as logs from './migrations/006_logs.js';
 import * as directoryChangeNotify from './migrations/007_directory_change_notify.js';
 import * as signInLockouts from './migrations/008_sign_in_lockouts.js';
 import * as signingKeyNext from './migrations/009_signing_key_next.js';
+import * as signInLogIndexes from './migrations/010_sign_in_log_indexes.js';
 
 /** Migrations are code, listed here in order; a new one is a new file and a new line. */
 const migrations: Record<string, Migration> = {
@@ -18,6 +19,7 @@ const migrations: Record<string, Migration> = {
   '007_directory_change_notify': directoryChangeNotify,
   '008_sign_in_lockouts': signInLockouts,
   '009_signing_key_next': signingKeyNext,
+  '010_sign_in_log_indexes': signInLogIndexes,
 };
 
 class InCodeMigrationProvider implements MigrationProvider {
