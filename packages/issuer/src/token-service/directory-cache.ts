@@ -13,7 +13,7 @@ import type { Storage } from '../storage/database.js';
 export const DIRECTORY_CHANGED_CHANNEL = 'opencae_directory_changed';
 
 export interface DirectoryCacheOptions {
-  /** Most entries kept; the least recently used go first. */
+  /** Most entries kept; entries not used recently go first (second-chance eviction). */
   maxEntries?: number;
   /** First and longest wait before subscribing again after the listener connection was lost. */
   retryMs?: { min: number; max: number };
@@ -33,7 +33,7 @@ export interface DirectoryCacheStats {
 }
 
 export class DirectoryCache {
-  private readonly entries = new Map<string, Promise<unknown>>();
+  private readonly entries = new Map<string, { value: Promise<unknown>; used: boolean }>();
   private readonly maxEntries: number;
   private readonly retryMs: { min: number; max: number };
   private live = false;
@@ -58,23 +58,32 @@ export class DirectoryCache {
     const cached = this.entries.get(key);
     if (cached) {
       this.hits++;
-      // Map order is insertion order: re-inserting marks the entry most recently used.
-      this.entries.delete(key);
-      this.entries.set(key, cached);
-      return cached as Promise<T>;
+      cached.used = true;
+      return cached.value as Promise<T>;
     }
     this.misses++;
-    const loading = load();
-    this.entries.set(key, loading);
+    const entry = { value: load() as Promise<unknown>, used: false };
+    this.entries.set(key, entry);
     // A failed read is not remembered.
-    loading.catch(() => {
-      if (this.entries.get(key) === loading) this.entries.delete(key);
+    entry.value.catch(() => {
+      if (this.entries.get(key) === entry) this.entries.delete(key);
     });
-    if (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value as string;
-      this.entries.delete(oldest);
+    if (this.entries.size > this.maxEntries) this.evictOne();
+    return entry.value as Promise<T>;
+  }
+
+  /**
+   * Second chance (CLOCK), close to least-recently-used without reordering the map on every hit (the
+   * token endpoint hits this cache several times per request): the oldest entry goes, unless it was
+   * used since it was last considered, in which case it moves to the back.
+   */
+  private evictOne(): void {
+    for (const [key, entry] of this.entries) {
+      this.entries.delete(key);
+      if (!entry.used) return;
+      entry.used = false;
+      this.entries.set(key, entry);
     }
-    return loading;
   }
 
   /** Forgets every entry (a directory table changed). */
