@@ -60,10 +60,13 @@ const PRINCIPAL_TYPES: readonly SignInPrincipalType[] = ['user', 'guest', 'servi
 const MAX_POLICY_RESULTS = 200;
 const MAX_POLICY_JSON = 64 * 1024;
 
+const NEEDS_CLEANING = /[\u0000\uD800-\uDFFF]/;
 const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** PostgreSQL text cannot hold NUL; JSON and text cannot hold lone surrogates. */
 function wellFormed(value: string): string {
+  // Nearly every value is already well formed: check before copying.
+  if (!NEEDS_CLEANING.test(value)) return value;
   return value.replaceAll('\u0000', '\uFFFD').replace(UNPAIRED_SURROGATE, '\uFFFD');
 }
 
