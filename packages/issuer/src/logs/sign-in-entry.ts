@@ -60,6 +60,7 @@ const PRINCIPAL_TYPES: readonly SignInPrincipalType[] = ['user', 'guest', 'servi
 const MAX_POLICY_RESULTS = 200;
 const MAX_POLICY_JSON = 64 * 1024;
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is matched on purpose
 const NEEDS_CLEANING = /[\u0000\uD800-\uDFFF]/;
 const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
