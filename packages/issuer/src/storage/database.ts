@@ -64,8 +64,8 @@ async function openPglite(dataDir: string): Promise<Storage> {
   return {
     db,
     engine: 'pglite',
-    async listen(channel, onNotify) {
-      const unlisten = await pglite.listen(channel, onNotify);
+    async listen(channel, onNotify, options) {
+      const unlisten = await pglite.listen(channel, onNotify, options?.onLost);
       return () => unlisten();
     },
     async close() {

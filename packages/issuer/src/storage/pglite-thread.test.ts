@@ -1,5 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PGliteThread } from './pglite-thread.js';
+
+// The real Worker, with each instance recorded so a test can stop a thread as a crash would.
+const workers = vi.hoisted(() => [] as import('node:worker_threads').Worker[]);
+vi.mock('node:worker_threads', async (importOriginal) => {
+  const original = await importOriginal<typeof import('node:worker_threads')>();
+  class RecordedWorker extends original.Worker {
+    constructor(...args: ConstructorParameters<typeof original.Worker>) {
+      super(...args);
+      workers.push(this);
+    }
+  }
+  return { ...original, Worker: RecordedWorker };
+});
 
 describe('PGlite on its own thread', () => {
   let db: PGliteThread;
@@ -92,7 +105,35 @@ describe('PGlite on its own thread', () => {
     const other = await PGliteThread.create('memory://');
     await other.close();
     expect(other.closed).toBe(true);
-    await expect(other.query('select 1')).rejects.toThrow('the embedded database is closed');
+    await expect(other.query('select 1')).rejects.toMatchObject({
+      code: 'ERR_EMBEDDED_DATABASE_CLOSED',
+      message: 'the embedded database is closed',
+    });
     await other.close(); // idempotent
+  });
+
+  it('when the thread dies: pending and later calls fail with a code, subscribers are told', async () => {
+    const other = await PGliteThread.create('memory://');
+    const thread = workers.at(-1)!;
+    const lost: Error[] = [];
+    await other.listen(
+      'changes',
+      () => {},
+      (error) => lost.push(error),
+    );
+    const pending = other.query('select pg_sleep(0.5)');
+    await thread.terminate();
+    await expect(pending).rejects.toMatchObject({ code: 'ERR_EMBEDDED_DATABASE_STOPPED' });
+    await expect(other.query('select 1')).rejects.toMatchObject({ code: 'ERR_EMBEDDED_DATABASE_STOPPED' });
+    expect(lost.map((error) => (error as { code?: string }).code)).toEqual(['ERR_EMBEDDED_DATABASE_STOPPED']);
+    expect(other.closed).toBe(true);
+    await other.close();
+  });
+
+  it('a store that cannot be opened fails with the reason', async () => {
+    await expect(PGliteThread.create('/proc/opencae-cannot-create-this')).rejects.toMatchObject({
+      code: 'ENOENT',
+      message: expect.stringContaining('/proc/opencae-cannot-create-this'),
+    });
   });
 });

@@ -7,10 +7,12 @@
  * `PGliteThread` offers the part of PGlite's API the storage layer uses (Kysely's PGlite dialect:
  * `query`, `transaction`; plus `listen` and `close`), each call a message to the worker. Errors come
  * back with PostgreSQL's fields (`code`, `detail`, `constraint`...), so SQLSTATE checks work unchanged.
- * If the thread dies, every pending and later call fails with ERR_EMBEDDED_DATABASE_STOPPED.
+ * If the thread dies, every pending and later call fails with ERR_EMBEDDED_DATABASE_STOPPED and
+ * subscribers are told their notifications are lost.
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { OpenCaeError } from '@opencae/protocol';
 
 /** Plain CommonJS so it runs the same under tsx, vitest and the built package. */
 const WORKER_SOURCE = `
@@ -34,7 +36,7 @@ const reply = (id, result) => parentPort.postMessage({ id, result });
 const fail = (id, error) => parentPort.postMessage({ id, error: errorData(error) });
 
 const handlers = {
-  async open(message) {
+  async open() {
     db = await PGlite.create(workerData.location);
   },
   async query({ sql, params, transaction }) {
@@ -102,12 +104,26 @@ interface Queryable {
   query(sql: string, params?: unknown[], options?: { rowMode?: 'object' }): Promise<PGliteQueryResult>;
 }
 
-export class EmbeddedDatabaseStoppedError extends Error {
-  readonly code = 'ERR_EMBEDDED_DATABASE_STOPPED';
-  constructor(cause: unknown) {
-    super('the embedded database thread has stopped', { cause });
-    this.name = 'EmbeddedDatabaseStoppedError';
+export type EmbeddedDatabaseErrorCode = 'ERR_EMBEDDED_DATABASE_STOPPED' | 'ERR_EMBEDDED_DATABASE_CLOSED';
+
+/** The embedded database cannot take calls: its thread stopped, or it was closed. */
+export class EmbeddedDatabaseError extends OpenCaeError {
+  declare readonly code: EmbeddedDatabaseErrorCode;
+
+  constructor(code: EmbeddedDatabaseErrorCode, options?: ErrorOptions) {
+    super(
+      code,
+      code === 'ERR_EMBEDDED_DATABASE_STOPPED'
+        ? 'the embedded database thread has stopped'
+        : 'the embedded database is closed',
+      options,
+    );
   }
+}
+
+interface Subscription {
+  onNotify(payload: string): void;
+  onLost?: ((error: Error) => void) | undefined;
 }
 
 interface Pending {
@@ -123,7 +139,7 @@ type Message = { id: number; result?: unknown; error?: Record<string, unknown> }
 export class PGliteThread implements Queryable {
   readonly #worker: Worker;
   readonly #pending = new Map<number, Pending>();
-  readonly #subscriptions = new Map<number, (payload: string) => void>();
+  readonly #subscriptions = new Map<number, Subscription>();
   #nextId = 1;
   #stopped: Error | undefined;
   #closed = false;
@@ -180,10 +196,18 @@ export class PGliteThread implements Queryable {
     return result;
   }
 
-  /** Subscribes to NOTIFY on `channel`; resolves to the unsubscribe function once listening. */
-  async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+  /**
+   * Subscribes to NOTIFY on `channel`; resolves to the unsubscribe function once listening. `onLost` is
+   * called if the thread stops: no notification will come any more (the directory cache then stops
+   * serving entries, so reads fail rather than go on from memory).
+   */
+  async listen(
+    channel: string,
+    onNotify: (payload: string) => void,
+    onLost?: (error: Error) => void,
+  ): Promise<() => Promise<void>> {
     const subscription = this.#nextId++;
-    this.#subscriptions.set(subscription, onNotify);
+    this.#subscriptions.set(subscription, { onNotify, onLost });
     try {
       await this.#call('listen', { channel, subscription });
     } catch (error) {
@@ -205,8 +229,12 @@ export class PGliteThread implements Queryable {
   }
 
   #call(op: string, fields: object = {}, evenIfClosed = false): Promise<unknown> {
-    if (this.#closed && !evenIfClosed) return Promise.reject(new Error('the embedded database is closed'));
-    if (this.#stopped) return Promise.reject(new EmbeddedDatabaseStoppedError(this.#stopped));
+    if (this.#closed && !evenIfClosed)
+      return Promise.reject(new EmbeddedDatabaseError('ERR_EMBEDDED_DATABASE_CLOSED'));
+    if (this.#stopped)
+      return Promise.reject(
+        new EmbeddedDatabaseError('ERR_EMBEDDED_DATABASE_STOPPED', { cause: this.#stopped }),
+      );
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
@@ -218,7 +246,7 @@ export class PGliteThread implements Queryable {
 
   #receive(message: Message): void {
     if (message.notify !== undefined) {
-      this.#subscriptions.get(message.notify)?.(message.payload ?? '');
+      this.#subscriptions.get(message.notify)?.onNotify(message.payload ?? '');
       return;
     }
     const pending = this.#pending.get(message.id);
@@ -232,8 +260,12 @@ export class PGliteThread implements Queryable {
   #stop(cause: Error): void {
     if (this.#stopped) return;
     this.#stopped = cause;
-    for (const pending of this.#pending.values()) pending.reject(new EmbeddedDatabaseStoppedError(cause));
+    const error = new EmbeddedDatabaseError('ERR_EMBEDDED_DATABASE_STOPPED', { cause });
+    for (const pending of this.#pending.values()) pending.reject(error);
     this.#pending.clear();
+    if (this.#closed) return;
+    for (const { onLost } of this.#subscriptions.values()) onLost?.(error);
+    this.#subscriptions.clear();
   }
 }
 
