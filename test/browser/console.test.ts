@@ -2,12 +2,13 @@
  * The console end to end in headless Chromium: a real issuer (all modules, PGlite in a temp folder),
  * the built console, an administrator signing in through the real sign-in page (code + PKCE), creating
  * an API and an application, disabling a user, then seeing the event and its delivery to a push
- * receiver in the overview and the refusal in the sign-in log. Saves screenshots to docs/images/.
+ * receiver in the overview and the refusal in the sign-in log. Takes screenshots; writes them to
+ * docs/images/ with OPENCAE_UPDATE_SCREENSHOTS=1.
  *
  * Without a browser the suite is skipped with a warning; in CI (OPENCAE_REQUIRE_SERVICES=1) that fails.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
@@ -26,7 +27,11 @@ import {
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CONSOLE_DIR = join(ROOT, 'packages/console');
-const IMAGES = join(ROOT, 'docs/images');
+// The screenshots in docs/images are rewritten only on request, so a test run leaves the clone clean.
+const IMAGES =
+  process.env.OPENCAE_UPDATE_SCREENSHOTS === '1'
+    ? join(ROOT, 'docs/images')
+    : mkdtempSync(join(tmpdir(), 'opencae-console-screenshots-'));
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const required = process.env.OPENCAE_REQUIRE_SERVICES === '1';
 const RISC_DISABLED = 'https://schemas.openid.net/secevent/risc/event-type/account-disabled';
