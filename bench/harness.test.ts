@@ -30,13 +30,21 @@ describe('measureOpsPerSecond', () => {
     const note = (name: string) => {
       if (order.at(-1) !== name) order.push(name);
     };
+    let callsAtMeasureStart = -1;
     const result = await measureOpsPerSecond(
       {
         a: () => note('a'),
         b: async () => note('b'),
       },
-      quick,
+      {
+        ...quick,
+        onMeasureStart: () => {
+          callsAtMeasureStart = order.length;
+        },
+      },
     );
+    // Before the hook: each created (one call) and warmed up, a then b, nothing measured yet.
+    expect(callsAtMeasureStart).toBe(4);
     expect(Object.keys(result)).toEqual(['a', 'b']);
     expect(result.a.samples).toHaveLength(3);
     expect(result.b.samples).toHaveLength(3);

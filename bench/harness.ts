@@ -35,6 +35,8 @@ export interface MeasureOptions {
   durationMs: number;
   /** Unmeasured time per candidate before the first round (JIT, caches). */
   warmupMs: number;
+  /** Called once every candidate is warmed up, before the first measured round (to reset counters). */
+  onMeasureStart?: () => void;
   /** Rounds; in each round every candidate runs for durationMs / rounds, in rotating order. */
   rounds: number;
 }
@@ -72,6 +74,7 @@ export async function measureOpsPerSecond(
   for (const name of names) runners.set(name, await Runner.create(fns[name]!));
 
   for (const name of names) await runners.get(name)!.run(options.warmupMs);
+  options.onMeasureStart?.();
   const samples = new Map<string, number[]>(names.map((n) => [n, []]));
   const slice = options.durationMs / options.rounds;
   for (let round = 0; round < options.rounds; round++) {

@@ -97,6 +97,30 @@ async function startBareProvider(): Promise<{
 
 const median = (values: number[]): number => percentiles(values, [50])[50] ?? Number.NaN;
 
+/** Process CPU (all threads: event loop, database thread, GC helpers, crypto pool) spent in a candidate's calls. */
+interface CpuMeter {
+  microseconds: number;
+  tokens: number;
+}
+
+function metered(call: () => Promise<void>, meter: CpuMeter): () => Promise<void> {
+  return async () => {
+    const start = process.cpuUsage();
+    await call();
+    const used = process.cpuUsage(start);
+    meter.microseconds += used.user + used.system;
+    meter.tokens += CONCURRENCY;
+  };
+}
+
+const MEASUREMENT = {
+  opencae: 'issuer.client-credentials.opencae',
+  unlogged: 'issuer.client-credentials.opencae-without-sign-in-log',
+  bare: 'issuer.client-credentials.bare-oidc-provider',
+} as const;
+
+const perToken = (meter: CpuMeter) => Math.round(meter.microseconds / Math.max(1, meter.tokens));
+
 function tokenRequest(baseUrl: string, clientId: string, secret: string): () => Promise<void> {
   const authorization = `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`;
   const body = new URLSearchParams({
@@ -149,13 +173,24 @@ export default {
       const options = ctx.quick
         ? defaultMeasureOptions(ctx)
         : { ...defaultMeasureOptions(ctx), durationMs: 12_000, rounds: 24 };
+      const cpu = {
+        opencae: { microseconds: 0, tokens: 0 },
+        unlogged: { microseconds: 0, tokens: 0 },
+        bare: { microseconds: 0, tokens: 0 },
+      };
+      const resetCpu = () => {
+        for (const meter of Object.values(cpu)) Object.assign(meter, { microseconds: 0, tokens: 0 });
+      };
       const results = await measureOpsPerSecond(
         {
-          opencae: tokenRequest(opencae.baseUrl, app.clientId, app.clientSecret!),
-          unlogged: tokenRequest(unlogged.baseUrl, unloggedApp.clientId, unloggedApp.clientSecret!),
-          bare: tokenRequest(bare.url, bare.clientId, bare.secret),
+          opencae: metered(tokenRequest(opencae.baseUrl, app.clientId, app.clientSecret!), cpu.opencae),
+          unlogged: metered(
+            tokenRequest(unlogged.baseUrl, unloggedApp.clientId, unloggedApp.clientSecret!),
+            cpu.unlogged,
+          ),
+          bare: metered(tokenRequest(bare.url, bare.clientId, bare.secret), cpu.bare),
         },
-        options,
+        { ...options, onMeasureStart: resetCpu },
       );
       const opencaeRate = results.opencae.median * CONCURRENCY;
       const unloggedRate = results.unlogged.median * CONCURRENCY;
@@ -208,6 +243,14 @@ export default {
           unit: 'opencae/bare',
           method: `as the ratio above, for the issuer without its sign-in log (ratio of the medians: ${(unloggedRate / bareRate).toFixed(3)}); PGlite`,
         },
+        ...(['opencae', 'unlogged', 'bare'] as const).map((candidate) => ({
+          name: `${MEASUREMENT[candidate]}.cpu-per-token`,
+          metric: 'cpu',
+          value: perToken(cpu[candidate]),
+          unit: 'µs/token',
+          method:
+            'process CPU time (all threads: event loop, database thread, GC helpers, crypto pool) measured around each of the candidate’s calls after warm-up, over the tokens they got; includes the in-process load generator’s share, the same for every candidate; work a candidate leaves for later (a log flush) may land in the next call',
+        })),
       ];
     } finally {
       await opencae.close();
