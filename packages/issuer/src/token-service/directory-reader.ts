@@ -3,12 +3,12 @@
  * module owns these tables; the token service only reads them (TOTP enrollment aside, see totp-store).
  */
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import { ADMINISTRATORS_GROUP } from '../built-in-apis.js';
 import { SecretBox } from '../crypto/secret-box.js';
 import { SECRET_COLUMNS } from '../crypto/secret-columns.js';
 import type { Db } from '../storage/database.js';
-import type { RiskLevel, UserKind } from '../storage/schema.js';
+import type { RiskLevel, UserKind, UsersTable } from '../storage/schema.js';
 
 export interface UserState {
   id: string;
@@ -262,25 +262,7 @@ export function isUuid(value: string): boolean {
   return UUID.test(value);
 }
 
-function toUser(
-  row: {
-    id: string;
-    username: string;
-    display_name: string;
-    email: string | null;
-    kind: UserKind;
-    password_hash: string | null;
-    enabled: boolean;
-    deleted_at: Date | null;
-    mfa_required: boolean;
-    totp_secret: string | null;
-    totp_enrolled_at: Date | null;
-    risk_level: RiskLevel;
-    credentials_changed_at: Date | null;
-    sessions_revoked_at: Date | null;
-  },
-  secrets: SecretBox,
-): UserState {
+function toUser(row: Selectable<UsersTable>, secrets: SecretBox): UserState {
   return {
     id: row.id,
     username: row.username,
