@@ -4,7 +4,7 @@
  * strong as a slow hash for them and keeps the token endpoint fast (a slow hash per client-credentials
  * request would cap token throughput at a few dozen per second).
  */
-import { createHash, randomBytes, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, randomBytes, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 
 const scrypt = promisify(scryptCallback) as (
@@ -64,7 +64,8 @@ export function generateClientSecret(): string {
 }
 
 export function hashClientSecret(secret: string): string {
-  return `sha256$${createHash('sha256').update(secret, 'utf8').digest('base64url')}`;
+  // One-shot: no Hash object per call (this runs at every client_secret authentication).
+  return `sha256$${hash('sha256', secret, 'base64url')}`;
 }
 
 export function verifyClientSecret(secret: string, stored: string): boolean {

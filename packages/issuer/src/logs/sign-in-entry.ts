@@ -82,16 +82,27 @@ function storable(value: string | undefined | null, max: number): string | null 
   return text;
 }
 
+/**
+ * JSON.stringify escapes NUL and lone surrogates (`\u0000`, `\udXXX`), which jsonb refuses; only then
+ * is the text built again with the strings cleaned (a replacer on every value costs on every entry).
+ */
+const JSONB_REFUSED_ESCAPE = /\\u(?:0000|d[89a-f])/i;
+
+function policyResultsJson(results: readonly object[] | undefined): string {
+  if (!results || results.length === 0) return '[]';
+  const kept = results.slice(0, MAX_POLICY_RESULTS);
+  const json = JSON.stringify(kept);
+  if (!JSONB_REFUSED_ESCAPE.test(json)) return json;
+  return JSON.stringify(kept, (_key, value) => (typeof value === 'string' ? wellFormed(value) : value));
+}
+
 export function toSignInRow(entry: SignInEntry, now: Date): SignInRow {
   const principalType =
     entry.principal && PRINCIPAL_TYPES.includes(entry.principal.type) ? entry.principal.type : null;
   const capabilities = [...new Set((entry.clientCapabilities ?? []).map((value) => storable(value, 64)))]
     .filter((value): value is string => !!value)
     .slice(0, 16);
-  let policies = JSON.stringify(
-    (entry.conditionalAccess ?? []).slice(0, MAX_POLICY_RESULTS),
-    (_key, value) => (typeof value === 'string' ? wellFormed(value) : value),
-  );
+  let policies = policyResultsJson(entry.conditionalAccess);
   if (policies.length > MAX_POLICY_JSON) policies = JSON.stringify([{ truncated: true }]);
   const lifetime = entry.lifetimeSeconds;
   const time = entry.time && !Number.isNaN(entry.time.getTime()) ? entry.time : now;

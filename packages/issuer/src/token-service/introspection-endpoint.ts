@@ -6,11 +6,8 @@
  * (failed client authentication, missing token, opaque refresh tokens) stays the provider's.
  */
 import type { AccessTokenIntrospector } from './access-token-introspection.js';
-import { ROUTES } from './provider-configuration.js';
 
 interface IntrospectionContext {
-  path: string;
-  method: string;
   status: number;
   body: unknown;
   type: string;
@@ -20,13 +17,13 @@ interface IntrospectionContext {
   };
 }
 
+/** Provider middleware for the introspection endpoint (see `onRoute`). */
 export function jwtIntrospection(introspector: AccessTokenIntrospector) {
   return async function answerJwtIntrospection(
     ctx: IntrospectionContext,
     next: () => Promise<void>,
   ): Promise<void> {
     await next();
-    if (ctx.method !== 'POST' || ctx.path !== ROUTES.introspection) return;
     const refused = ctx.body as { error?: unknown } | undefined;
     if (ctx.status !== 400 || refused?.error !== 'unsupported_token_type') return;
     const client = ctx.oidc?.client;

@@ -406,9 +406,9 @@ export function buildProviderConfiguration(deps: ProviderDependencies): Configur
           const scope = typeof payload.scope === 'string' ? payload.scope : undefined;
           const clientId = String(payload.client_id);
           delete payload.scope;
+          const sp = (await applicationOf(ctx, clientId))?.servicePrincipal;
           if (isApp) {
-            const application = await applicationOf(ctx, clientId);
-            const oid = application?.servicePrincipal?.id;
+            const oid = sp?.id;
             if (!oid) throw invalidClient('the application has no service principal in this tenant');
             payload.sub = oid;
             payload.oid = oid;
@@ -436,7 +436,6 @@ export function buildProviderConfiguration(deps: ProviderDependencies): Configur
           const source = (ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.RefreshToken) as
             | { authTime?: unknown }
             | undefined;
-          const sp = (await applicationOf(ctx, clientId))?.servicePrincipal;
           const iat = Math.max(
             Number(payload.iat),
             state.notBefore === undefined ? 0 : state.notBefore + 1,

@@ -88,15 +88,16 @@ export class ProviderHost {
     // Proxy headers are rewritten by the mount from Fastify's trusted view, see replay().
     provider.proxy = this.context.config.trustProxy !== false;
     installSecretVerification(provider, this.directory);
-    provider.use(recordTokenRequests(this.signIns, ROUTES.token) as never);
-    provider.use(addRefreshIn);
-    provider.use(refreshRefusalSubErrors(ROUTES.token) as never);
+    provider.use(onRoute(ROUTES.token, recordTokenRequests(this.signIns)) as never);
+    provider.use(onRoute(ROUTES.token, addRefreshIn));
+    provider.use(onRoute(ROUTES.token, refreshRefusalSubErrors()) as never);
     provider.use(
-      this.signOuts.middleware(`${ROUTES.end_session}/confirm`, () =>
-        provider.cookieName('session'),
+      onRoute(
+        `${ROUTES.end_session}/confirm`,
+        this.signOuts.middleware(() => provider.cookieName('session')),
       ) as never,
     );
-    provider.use(jwtIntrospection(this.introspector) as never);
+    provider.use(onRoute(ROUTES.introspection, jwtIntrospection(this.introspector)) as never);
     provider.on('server_error', (_ctx, error) =>
       this.context.logger.error({ err: error }, 'token service error'),
     );
@@ -117,13 +118,23 @@ export class ProviderHost {
   }
 }
 
+type Middleware<C> = (ctx: C, next: () => Promise<void>) => Promise<void>;
+
+/**
+ * Runs `middleware` only for POST requests to `path`; every other request goes straight on, without
+ * the promise an async middleware costs on each request (oidc-provider's AsyncLocalStorage makes every
+ * promise more expensive).
+ */
+function onRoute<C>(
+  path: string,
+  middleware: Middleware<C>,
+): Middleware<C & { method: string; path: string }> {
+  return (ctx, next) => (ctx.method === 'POST' && ctx.path === path ? middleware(ctx, next) : next());
+}
+
 /** Token responses for tokens over 2 h carry `refresh_in` (half the lifetime), as MSAL expects. */
-async function addRefreshIn(
-  ctx: { path: string; body: unknown; method: string },
-  next: () => Promise<void>,
-): Promise<void> {
+async function addRefreshIn(ctx: { body: unknown }, next: () => Promise<void>): Promise<void> {
   await next();
-  if (ctx.method !== 'POST' || ctx.path !== ROUTES.token) return;
   const body = ctx.body as { access_token?: unknown; expires_in?: unknown } | undefined;
   if (!body || typeof body.access_token !== 'string' || typeof body.expires_in !== 'number') return;
   const value = refreshIn(body.expires_in);

@@ -14,17 +14,15 @@ import { requestStateOf } from './request-state.js';
 export type RefreshSubError = 'bad_token' | 'message_only';
 
 interface TokenContext {
-  method: string;
-  path: string;
   body: unknown;
   req: Parameters<typeof requestStateOf>[0]['req'];
   oidc?: { params?: { grant_type?: unknown } };
 }
 
-export function refreshRefusalSubErrors(tokenPath: string) {
+/** Provider middleware for the token endpoint (see `onRoute`). */
+export function refreshRefusalSubErrors() {
   return async (ctx: TokenContext, next: () => Promise<void>): Promise<void> => {
     await next();
-    if (ctx.method !== 'POST' || ctx.path !== tokenPath) return;
     if (ctx.oidc?.params?.grant_type !== 'refresh_token') return;
     const body = ctx.body as { error?: unknown } | undefined;
     if (body?.error !== 'invalid_grant') return;

@@ -53,18 +53,32 @@ export interface RequestState {
 const STATE = Symbol('opencae.requestState');
 type WithState = IncomingMessage & { [STATE]?: RequestState };
 
-export function attachRequestState(
-  req: IncomingMessage,
-  state: Omit<RequestState, 'decisions' | 'conditionalAccess' | 'applications'>,
-): RequestState {
-  const full: RequestState = {
-    ...state,
+type KnownAtMount = Pick<RequestState, 'ip' | 'claims' | 'scope' | 'notBefore' | 'correlationId' | 'signOut'>;
+
+/**
+ * Every state has the same fields in the same order (one object shape), which keeps the reads of the
+ * provider's hooks monomorphic; built without a spread for the same reason.
+ */
+function newRequestState(known: KnownAtMount): RequestState {
+  return {
+    ip: known.ip,
+    claims: known.claims,
+    scope: known.scope,
+    notBefore: known.notBefore,
+    correlationId: known.correlationId,
+    user: undefined,
+    blockedByConditionalAccess: undefined,
+    signOut: known.signOut,
     decisions: new Map(),
     conditionalAccess: new Map(),
     applications: new Map(),
   };
-  (req as WithState)[STATE] = full;
-  return full;
+}
+
+export function attachRequestState(req: IncomingMessage, known: KnownAtMount): RequestState {
+  const state = newRequestState(known);
+  (req as WithState)[STATE] = state;
+  return state;
 }
 
 /** The state of the request behind a provider context; a request that bypassed the mount gets an empty one. */
@@ -72,12 +86,7 @@ export function requestStateOf(ctx: { req: IncomingMessage; ip?: string }): Requ
   const req = ctx.req as WithState;
   let state = req[STATE];
   if (!state) {
-    state = {
-      ip: ctx.ip ?? ctx.req.socket?.remoteAddress ?? '',
-      decisions: new Map(),
-      conditionalAccess: new Map(),
-      applications: new Map(),
-    };
+    state = newRequestState({ ip: ctx.ip ?? ctx.req.socket?.remoteAddress ?? '' });
     req[STATE] = state;
   }
   return state;

@@ -166,8 +166,6 @@ function basicClientId(header: string | undefined): string | undefined {
 }
 
 interface TokenContext {
-  method: string;
-  path: string;
   status: number;
   body: unknown;
   req: import('node:http').IncomingMessage;
@@ -179,10 +177,13 @@ interface TokenContext {
   };
 }
 
-/** Provider middleware: every answered token request (`tokenPath`) becomes a sign-in log entry and a count. */
-export function recordTokenRequests(recorder: SignInRecorder, tokenPath: string) {
+/**
+ * Provider middleware for the token endpoint (see `onRoute`): every answered token request becomes a
+ * sign-in log entry and a count.
+ */
+export function recordTokenRequests(recorder: SignInRecorder) {
   return async function recordTokenRequest(ctx: TokenContext, next: () => Promise<void>): Promise<void> {
-    if (!recorder.enabled || ctx.method !== 'POST' || ctx.path !== tokenPath) return next();
+    if (!recorder.enabled) return next();
     try {
       await next();
     } finally {

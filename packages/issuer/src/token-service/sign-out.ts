@@ -24,21 +24,19 @@ export class SignOuts {
   }
 
   /**
-   * Provider middleware: a confirmed logout (`logoutPath`, the request state says logout=yes) marks the
-   * session of its verified cookie while the provider handles the request.
+   * Provider middleware for the logout confirmation (see `onRoute`): a confirmed logout (the request
+   * state says logout=yes) marks the session of its verified cookie while the provider handles it.
    */
-  middleware(logoutPath: string, sessionCookie: () => string) {
+  middleware(sessionCookie: () => string) {
     const pending = this.#pending;
     return async function markSignOut(
       ctx: {
-        method: string;
-        path: string;
         req: import('node:http').IncomingMessage;
         cookies: { get(name: string, options: { signed: boolean }): string | undefined };
       },
       next: () => Promise<void>,
     ): Promise<void> {
-      if (ctx.method !== 'POST' || ctx.path !== logoutPath || !requestStateOf(ctx).signOut) return next();
+      if (!requestStateOf(ctx).signOut) return next();
       const sessionId = ctx.cookies.get(sessionCookie(), { signed: true });
       if (!sessionId) return next();
       pending.add(sessionId);
