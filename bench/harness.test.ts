@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { machineInfo, measureOpsPerSecond, percentiles } from './harness.js';
+import { machineInfo, measureOpsPerSecond, medianInterval, percentiles } from './harness.js';
 import { consoleTable, formatRatios, formatValue, mergeResults, resultsMarkdown } from './report.js';
 
 const quick = { durationMs: 30, warmupMs: 5, rounds: 3 };
@@ -11,6 +11,29 @@ describe('percentiles', () => {
     expect(percentiles([7], [50, 99])).toEqual({ 50: 7, 99: 7 });
     expect(percentiles([], [50])[50]).toBeNaN();
     expect(() => percentiles([1], [101])).toThrow(RangeError);
+  });
+});
+
+describe('medianInterval', () => {
+  const shuffled = (n: number) => Array.from({ length: n }, (_, i) => ((i * 37) % n) + 1);
+
+  it('gives the order statistics of the binomial interval', () => {
+    // Tables of the sign test: n = 24 → x(7)..x(18), n = 60 → x(22)..x(39) at 95%.
+    expect(medianInterval(shuffled(24))).toMatchObject({ low: 7, high: 18 });
+    const sixty = medianInterval(shuffled(60));
+    expect(sixty).toMatchObject({ low: 22, high: 39 });
+    expect(sixty!.coverage).toBeCloseTo(0.9727, 4);
+    expect(medianInterval(shuffled(60), 0.8)).toMatchObject({ low: 25, high: 36 });
+  });
+
+  it('needs enough values for the confidence asked, and handles many', () => {
+    expect(medianInterval([1, 2, 3, 4, 5])).toBeUndefined();
+    expect(medianInterval([])).toBeUndefined();
+    const many = medianInterval(shuffled(5001));
+    expect(many!.low).toBeLessThan(2501);
+    expect(many!.high).toBeGreaterThan(2501);
+    expect(many!.high - many!.low).toBeLessThan(200);
+    expect(() => medianInterval([1], 1)).toThrow(RangeError);
   });
 });
 

@@ -151,6 +151,34 @@ export function percentiles(values: readonly number[], ps: readonly number[]): R
   return out;
 }
 
+/**
+ * A distribution-free confidence interval for the median of `values` (order statistics: with B the
+ * number of samples below the true median, B ~ Binomial(n, 1/2), [x(r), x(n+1-r)] covers it with
+ * probability 1 - 2·P(B ≤ r-1)). Undefined when there are too few values for that confidence.
+ */
+export function medianInterval(
+  values: readonly number[],
+  confidence = 0.95,
+): { low: number; high: number; coverage: number } | undefined {
+  if (!(confidence > 0 && confidence < 1)) throw new RangeError('confidence must be between 0 and 1');
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = sorted.length;
+  const tail = (1 - confidence) / 2;
+  // P(B = k) built up iteratively in log space (n may be large enough for 2^-n to underflow).
+  let logPmf = -n * Math.LN2;
+  let below = 0; // P(B ≤ r-1) for the current r
+  let r = 0;
+  for (let k = 0; k < Math.floor(n / 2); k++) {
+    const next = below + Math.exp(logPmf);
+    if (next > tail) break;
+    below = next;
+    r = k + 1;
+    logPmf += Math.log((n - k) / (k + 1));
+  }
+  if (r === 0) return undefined;
+  return { low: sorted[r - 1]!, high: sorted[n - r]!, coverage: 1 - 2 * below };
+}
+
 export interface MachineInfo {
   node: string;
   platform: string;
