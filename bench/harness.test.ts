@@ -75,6 +75,31 @@ describe('measureOpsPerSecond', () => {
     expect(order.length).toBeGreaterThanOrEqual(6);
   });
 
+  it('charges a candidate the deferred work it settles at the end of each slice', async () => {
+    let calls = 0;
+    const callsPerSlice: number[] = [];
+    const result = await measureOpsPerSecond(
+      { plain: () => {}, deferring: () => void calls++ },
+      {
+        durationMs: 60,
+        warmupMs: 0,
+        rounds: 3,
+        settle: {
+          deferring: async () => {
+            callsPerSlice.push(calls);
+            calls = 0;
+            await new Promise((resolve) => setTimeout(resolve, 40));
+          },
+        },
+      },
+    );
+    expect(callsPerSlice).toHaveLength(3);
+    // Each slice lasts at least 20 ms of calls plus 40 ms of settling: never more than calls / 60 ms.
+    result.deferring.samples.forEach((rate, slice) => {
+      expect(rate).toBeLessThanOrEqual(callsPerSlice[slice]! / 0.06);
+    });
+  });
+
   it('rejects nonsensical options', async () => {
     await expect(measureOpsPerSecond(() => {}, { ...quick, rounds: 0 })).rejects.toThrow(RangeError);
   });

@@ -39,6 +39,12 @@ export interface MeasureOptions {
   onMeasureStart?: () => void;
   /** Rounds; in each round every candidate runs for durationMs / rounds, in rotating order. */
   rounds: number;
+  /**
+   * Work a candidate defers past its calls (a batched write), by candidate name: awaited at the end of
+   * each of its slices and counted in the slice's time, so it is charged to the candidate that caused
+   * it rather than to whichever runs next.
+   */
+  settle?: Record<string, () => Promise<void>>;
 }
 
 export interface OpsResult {
@@ -80,7 +86,7 @@ export async function measureOpsPerSecond(
   for (let round = 0; round < options.rounds; round++) {
     for (let i = 0; i < names.length; i++) {
       const name = names[(i + round) % names.length]!;
-      samples.get(name)!.push(await runners.get(name)!.run(slice));
+      samples.get(name)!.push(await runners.get(name)!.run(slice, options.settle?.[name]));
     }
   }
   const results: Record<string, OpsResult> = {};
@@ -107,8 +113,8 @@ class Runner {
     return new Runner(fn, isAsync);
   }
 
-  /** Runs for about `ms` milliseconds and returns the rate in operations per second. */
-  async run(ms: number): Promise<number> {
+  /** Runs for about `ms` milliseconds (then `settle`, timed too) and returns the rate in operations per second. */
+  async run(ms: number, settle?: () => Promise<void>): Promise<number> {
     const start = performance.now();
     const end = start + ms;
     let ops = 0;
@@ -126,6 +132,10 @@ class Runner {
       const took = now - batchStart;
       if (took < 0.5 && this.batch < 1 << 20) this.batch *= 2;
       else if (took > 2 && this.batch > 1) this.batch = Math.max(1, Math.floor(this.batch / 2));
+    }
+    if (settle) {
+      await settle();
+      now = performance.now();
     }
     return ops / ((now - start) / 1000);
   }
