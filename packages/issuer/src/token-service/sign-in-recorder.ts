@@ -7,7 +7,6 @@
  */
 import type { ClaimsRequest } from '@opencae/protocol';
 import type { FastifyBaseLogger } from 'fastify';
-import type { IssuanceEvaluation } from '../conditional-access/service.js';
 import { resourceIpFromClaims } from '../conditional-access/token-claims.js';
 import type { SignInEntry } from '../logs/sign-in-entry.js';
 import type { SignInLogWriter } from '../logs/sign-in-log-writer.js';
@@ -114,12 +113,15 @@ export async function tokenRequestEntry(view: TokenRequestView, state: RequestSt
   const success = view.status === 200 && typeof body.access_token === 'string';
   const grantType = typeof view.params?.grant_type === 'string' ? view.params.grant_type : undefined;
   const clientId = view.clientId ?? stringParam(view.params?.client_id) ?? basicClientId(view.authorization);
-  const application = clientId ? await state.applications.get(clientId)?.catch(() => undefined) : undefined;
+  const application = clientId ? await settled(state.applications.get(clientId)) : undefined;
 
-  const [audience, decision] = [...state.decisions][0] ?? [];
+  const [audience, decision] = state.decisions.entries().next().value ?? [];
   const requested =
     audience ?? stringParam(view.params?.resource) ?? audiencesOf(stringParam(view.params?.scope))[0];
-  const evaluation = requested ? await settled(state.conditionalAccess.get(requested)) : undefined;
+  // An issued token's decision holds its evaluation; a refusal's is only on the request state.
+  const evaluation =
+    decision?.conditionalAccess ??
+    (requested ? await settled(state.conditionalAccess.get(requested)) : undefined);
   const claims = mergeClaimsRequests(view.source?.claims ?? undefined, state.claims);
 
   let principal: SignInEntry['principal'];
@@ -144,8 +146,13 @@ export async function tokenRequestEntry(view: TokenRequestView, state: RequestSt
   };
 }
 
-async function settled(evaluation: Promise<IssuanceEvaluation> | undefined) {
-  return evaluation?.catch(() => undefined);
+/** The value of a promise the request already awaited; undefined when it failed (the refusal says why). */
+async function settled<T>(promise: Promise<T> | undefined): Promise<T | undefined> {
+  try {
+    return await promise;
+  } catch {
+    return undefined;
+  }
 }
 
 function stringParam(value: unknown): string | undefined {
