@@ -96,6 +96,26 @@ async function startBareProvider(): Promise<{
   };
 }
 
+/**
+ * Answers every request with a fixed token response, after reading the body: what the load generator
+ * and node:http cost per token on their own, to tell the servers' CPU from the harness's.
+ */
+async function startNullServer(tokenResponse: string): Promise<{ url: string; close(): Promise<void> }> {
+  const server: Server = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => {
+      response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      response.end(tokenResponse);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
 const median = (values: number[]): number => percentiles(values, [50])[50] ?? Number.NaN;
 
 /** Process CPU (all threads: event loop, database thread, GC helpers, crypto pool) spent in a candidate's calls. */
@@ -118,9 +138,28 @@ const MEASUREMENT = {
   opencae: 'issuer.client-credentials.opencae',
   unlogged: 'issuer.client-credentials.opencae-without-sign-in-log',
   bare: 'issuer.client-credentials.bare-oidc-provider',
+  harness: 'issuer.client-credentials.load-generator-only',
 } as const;
 
 const perToken = (meter: CpuMeter) => Math.round(meter.microseconds / Math.max(1, meter.tokens));
+
+/** One real token response of `baseUrl`, as the body the null server sends back. */
+async function tokenResponseOf(baseUrl: string, clientId: string, secret: string): Promise<string> {
+  const response = await fetch(`${baseUrl}/token`, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      scope: `${AUDIENCE}/.default`,
+      claims: CLAIMS,
+    }),
+  });
+  if (response.status !== 200) throw new Error(`token request failed: ${response.status}`);
+  return response.text();
+}
 
 function tokenRequest(baseUrl: string, clientId: string, secret: string): () => Promise<void> {
   const authorization = `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`;
@@ -158,6 +197,7 @@ export default {
     // a second in-memory store, not a second PostgreSQL database).
     const unlogged = await startTestIssuer({ signInLog: false });
     const bare = await startBareProvider();
+    let harness: Awaited<ReturnType<typeof startNullServer>> | undefined;
     try {
       const seed = async (db: typeof opencae.issuer.context.db) => {
         const api = await seedApi(db, {
@@ -169,6 +209,7 @@ export default {
       };
       const app = await seed(opencae.issuer.context.db);
       const unloggedApp = await seed(unlogged.issuer.context.db);
+      harness = await startNullServer(await tokenResponseOf(bare.url, bare.clientId, bare.secret));
       // Many interleaved rounds: on a shared machine the load drifts, and each round's pair of slices
       // (one per candidate, back to back) sees about the same load. Per-round ratios still scatter
       // (0.6–1.2 seen within one run), so 60 rounds: the median's 95% interval is then about ±0.03
@@ -181,6 +222,7 @@ export default {
         opencae: { microseconds: 0, tokens: 0 },
         unlogged: { microseconds: 0, tokens: 0 },
         bare: { microseconds: 0, tokens: 0 },
+        harness: { microseconds: 0, tokens: 0 },
       };
       const resetCpu = () => {
         for (const meter of Object.values(cpu)) Object.assign(meter, { microseconds: 0, tokens: 0 });
@@ -193,6 +235,7 @@ export default {
             cpu.unlogged,
           ),
           bare: metered(tokenRequest(bare.url, bare.clientId, bare.secret), cpu.bare),
+          harness: metered(tokenRequest(harness.url, bare.clientId, bare.secret), cpu.harness),
         },
         {
           ...options,
@@ -213,6 +256,8 @@ export default {
       const unloggedRatio = median(
         results.unlogged.samples.map((rate, round) => rate / (results.bare.samples[round] ?? Number.NaN)),
       );
+      const serverCpuRatio =
+        (perToken(cpu.bare) - perToken(cpu.harness)) / (perToken(cpu.opencae) - perToken(cpu.harness));
       const method = `HTTP POST /token over loopback, ${CONCURRENCY} requests in flight, client_secret_basic, scope ${AUDIENCE}/.default, claims with cp1; ${options.rounds} interleaved rounds of ${Math.round(options.durationMs / options.rounds)} ms per candidate, median of per-round rates`;
       return [
         {
@@ -266,19 +311,29 @@ export default {
           unit: 'opencae/bare',
           method: `as the ratio above, for the issuer without its sign-in log (ratio of the medians: ${(unloggedRate / bareRate).toFixed(3)}); PGlite`,
         },
-        ...(['opencae', 'unlogged', 'bare'] as const).map((candidate) => ({
+        ...(['opencae', 'unlogged', 'bare', 'harness'] as const).map((candidate) => ({
           name: `${MEASUREMENT[candidate]}.cpu-per-token`,
           metric: 'cpu',
           value: perToken(cpu[candidate]),
           unit: 'µs/token',
           method:
-            'process CPU time (all threads: event loop, database thread, GC helpers, crypto pool) measured around each of the candidate’s calls (and, for OpenCAE, the sign-in log flush ending each of its slices) after warm-up, over the tokens they got; includes the in-process load generator’s share, the same for every candidate; garbage a candidate leaves may still be collected during the next one',
+            candidate === 'harness'
+              ? 'the same load against a node:http server answering every request with a fixed token response (a real one of the bare provider): what the load generator (fetch) and node:http cost per token, included in every candidate’s figure'
+              : 'process CPU time (all threads: event loop, database thread, GC helpers, crypto pool) measured around each of the candidate’s calls (and, for OpenCAE, the sign-in log flush ending each of its slices) after warm-up, over the tokens they got; includes the in-process load generator’s share, the same for every candidate; garbage a candidate leaves may still be collected during the next one',
         })),
+        {
+          name: 'issuer.client-credentials.server-cpu-ratio',
+          metric: 'ratio',
+          value: Math.round(serverCpuRatio * 1000) / 1000,
+          unit: 'bare/opencae',
+          method: `CPU per token of the bare provider / of OpenCAE, each minus the load generator's (${perToken(cpu.harness)} µs): ${perToken(cpu.bare) - perToken(cpu.harness)} vs ${perToken(cpu.opencae) - perToken(cpu.harness)} µs per token spent by the servers themselves. Lower than the throughput ratio, which the shared load generator's CPU dilutes`,
+        },
       ];
     } finally {
       await opencae.close();
       await unlogged.close();
       await bare.close();
+      await harness?.close();
       await database?.drop();
     }
   },
