@@ -7,4 +7,9 @@ export const SECRET_COLUMNS = {
   totpSecret: 'users.totp_secret',
   cookieKeys: 'settings.token_service.cookie_keys',
   pushAuthorization: 'ssf_streams.authorization_header',
+  /**
+   * The TOTP secret of an enrollment in progress (oidc_models, model OpenCaeSignIn). Not re-encrypted
+   * at start like the others: it lives ten minutes, and one sealed with a retired key restarts the sign-in.
+   */
+  pendingTotpSecret: 'oidc_models.OpenCaeSignIn.pendingSecret',
 } as const;

@@ -54,7 +54,7 @@ export function tokenServiceModule(options: TokenServiceOptions = {}): TokenServ
       await registerSignInRoutes(app, {
         provider: () => current.provider,
         directory: current.directory,
-        store: new SignInStore(context.db),
+        store: new SignInStore(context.db, context.secrets),
         lockout: new SignInLockout(context.db),
         db: context.db,
         secrets: context.secrets,

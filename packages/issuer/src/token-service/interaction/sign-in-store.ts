@@ -1,9 +1,12 @@
 /**
  * Server-side state of a sign-in in progress (who passed the password step, a pending TOTP secret,
  * the form's anti-forgery token) and which TOTP codes were spent. Kept in the database, so a sign-in may continue
- * on any replica; nothing of it is trusted from the browser.
+ * on any replica; nothing of it is trusted from the browser. The pending TOTP secret is encrypted at
+ * rest like an enrolled one (users.totp_secret): for ten minutes it is as good as the second factor.
  */
 import { sql } from 'kysely';
+import { type SecretBox, SecretUnreadableError } from '../../crypto/secret-box.js';
+import { SECRET_COLUMNS } from '../../crypto/secret-columns.js';
 import type { Db } from '../../storage/database.js';
 import { OidcModelAdapter } from '../oidc-adapter.js';
 
@@ -28,16 +31,37 @@ export const MAX_FAILURES = 5;
 export class SignInStore {
   private readonly states: OidcModelAdapter;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    private readonly secrets: SecretBox,
+  ) {
     this.states = new OidcModelAdapter(db, 'OpenCaeSignIn');
   }
 
+  /**
+   * The state of a sign-in, or undefined when there is none (the sign-in starts over). A pending
+   * secret sealed with a key since removed from the key ring also ends the sign-in: enrollment starts
+   * again with a new secret, instead of failing.
+   */
   async get(uid: string): Promise<SignInState | undefined> {
-    return (await this.states.find(uid)) as SignInState | undefined;
+    const stored = (await this.states.find(uid)) as SignInState | undefined;
+    if (!stored?.pendingSecret) return stored;
+    try {
+      return {
+        ...stored,
+        pendingSecret: this.secrets.open(SECRET_COLUMNS.pendingTotpSecret, stored.pendingSecret),
+      };
+    } catch (error) {
+      if (error instanceof SecretUnreadableError) return undefined;
+      throw error;
+    }
   }
 
   async put(uid: string, state: SignInState): Promise<void> {
-    await this.states.upsert(uid, { ...state }, SIGN_IN_TTL_SECONDS);
+    const stored = state.pendingSecret
+      ? { ...state, pendingSecret: this.secrets.seal(SECRET_COLUMNS.pendingTotpSecret, state.pendingSecret) }
+      : { ...state };
+    await this.states.upsert(uid, stored, SIGN_IN_TTL_SECONDS);
   }
 
   async delete(uid: string): Promise<void> {
