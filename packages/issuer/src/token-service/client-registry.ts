@@ -97,3 +97,25 @@ export function installSecretVerification(provider: Provider, directory: Directo
     return verifyPresentedSecret(directory, this.clientId, actual);
   };
 }
+
+/**
+ * oidc-provider finds a stored client by serializing and hashing its metadata on every lookup (its
+ * cache key). The directory already says when an application changes: it hands out a new snapshot
+ * object. So the Client built for a snapshot is reused until the next one; anything else (an unknown
+ * client_id, a directory read that bypasses the cache) goes to the provider's own lookup.
+ */
+export function installClientReuse(provider: Pick<Provider, 'Client'>, directory: DirectoryReader): void {
+  const Client = provider.Client as unknown as { find(id: unknown): Promise<unknown> };
+  const find = Client.find.bind(Client);
+  const built = new WeakMap<ApplicationState, unknown>();
+  Client.find = async (id: unknown) => {
+    if (typeof id !== 'string' || id.length === 0 || id.length > 256) return find(id);
+    const application = await directory.applicationByClientId(id);
+    if (!application) return find(id);
+    const known = built.get(application);
+    if (known) return known;
+    const client = await find(id);
+    if (client) built.set(application, client);
+    return client;
+  };
+}

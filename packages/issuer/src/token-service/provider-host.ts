@@ -10,7 +10,7 @@ import type { IssuerContext } from '../context.js';
 import { AccessTokenIntrospector } from './access-token-introspection.js';
 import { CachedDirectoryReader } from './cached-directory-reader.js';
 import { refreshIn } from './cae-rules.js';
-import { installSecretVerification } from './client-registry.js';
+import { installClientReuse, installSecretVerification } from './client-registry.js';
 import { loadCookieKeys } from './cookie-keys.js';
 import { DirectoryCache } from './directory-cache.js';
 import { jwtIntrospection } from './introspection-endpoint.js';
@@ -88,6 +88,7 @@ export class ProviderHost {
     // Proxy headers are rewritten by the mount from Fastify's trusted view, see replay().
     provider.proxy = this.context.config.trustProxy !== false;
     installSecretVerification(provider, this.directory);
+    installClientReuse(provider, this.directory);
     provider.use(onRoute(ROUTES.token, recordTokenRequests(this.signIns)) as never);
     provider.use(onRoute(ROUTES.token, addRefreshIn));
     provider.use(onRoute(ROUTES.token, refreshRefusalSubErrors()) as never);
