@@ -139,7 +139,8 @@ async function addRefreshIn(ctx: { body: unknown }, next: () => Promise<void>): 
   const body = ctx.body as { access_token?: unknown; expires_in?: unknown } | undefined;
   if (!body || typeof body.access_token !== 'string' || typeof body.expires_in !== 'number') return;
   const value = refreshIn(body.expires_in);
-  if (value !== undefined) ctx.body = { ...body, refresh_in: value };
+  // The provider builds a new body object for every response: added in place, not copied.
+  if (value !== undefined) (body as { refresh_in?: number }).refresh_in = value;
 }
 
 /** Forwarded headers come only from Fastify's trusted view; length headers are set from the body. */

@@ -45,15 +45,24 @@ export async function registerProviderRoutes(
       body: Buffer | undefined,
       extra: { claims?: ClaimsRequest; notBefore?: number; scope?: string; signOut?: boolean } | undefined,
     ) => {
+      // Resolved once: behind a trusted proxy each read walks the forwarded chain again.
+      const ip = request.ip;
       const copy = replay(request.raw, {
         url,
         body,
         protocol: request.protocol,
         host: request.host,
-        ip: request.ip,
+        ip,
         trustProxy: options.trustProxy,
       });
-      attachRequestState(copy, { ip: request.ip, correlationId: request.id, ...extra });
+      attachRequestState(copy, {
+        ip,
+        correlationId: request.id,
+        claims: extra?.claims,
+        notBefore: extra?.notBefore,
+        scope: extra?.scope,
+        signOut: extra?.signOut,
+      });
       reply.hijack();
       await host.handle(copy, reply.raw);
     };
