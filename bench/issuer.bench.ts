@@ -143,9 +143,9 @@ const MEASUREMENT = {
 
 const perToken = (meter: CpuMeter) => Math.round(meter.microseconds / Math.max(1, meter.tokens));
 
-/** One real token response of `baseUrl`, as the body the null server sends back. */
-async function tokenResponseOf(baseUrl: string, clientId: string, secret: string): Promise<string> {
-  const response = await fetch(`${baseUrl}/token`, {
+/** The client-credentials request every candidate gets (client_secret_basic, cp1 in claims). */
+function tokenRequestInit(clientId: string, secret: string): RequestInit {
+  return {
     method: 'POST',
     headers: {
       authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
@@ -155,25 +155,21 @@ async function tokenResponseOf(baseUrl: string, clientId: string, secret: string
       grant_type: 'client_credentials',
       scope: `${AUDIENCE}/.default`,
       claims: CLAIMS,
-    }),
-  });
+    }).toString(),
+  };
+}
+
+/** One real token response of `baseUrl`, as the body the null server sends back. */
+async function tokenResponseOf(baseUrl: string, clientId: string, secret: string): Promise<string> {
+  const response = await fetch(`${baseUrl}/token`, tokenRequestInit(clientId, secret));
   if (response.status !== 200) throw new Error(`token request failed: ${response.status}`);
   return response.text();
 }
 
 function tokenRequest(baseUrl: string, clientId: string, secret: string): () => Promise<void> {
-  const authorization = `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`;
-  const body = new URLSearchParams({
-    grant_type: 'client_credentials',
-    scope: `${AUDIENCE}/.default`,
-    claims: CLAIMS,
-  }).toString();
+  const init = tokenRequestInit(clientId, secret);
   const one = async () => {
-    const response = await fetch(`${baseUrl}/token`, {
-      method: 'POST',
-      headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },
-      body,
-    });
+    const response = await fetch(`${baseUrl}/token`, init);
     const json = (await response.json()) as { access_token?: string };
     if (response.status !== 200 || !json.access_token)
       throw new Error(`token request failed: ${response.status}`);
@@ -212,8 +208,8 @@ export default {
       harness = await startNullServer(await tokenResponseOf(bare.url, bare.clientId, bare.secret));
       // Many interleaved rounds: on a shared machine the load drifts, and each round's pair of slices
       // (one per candidate, back to back) sees about the same load. Per-round ratios still scatter
-      // (0.6–1.2 seen within one run), so 60 rounds: the median's 95% interval is then about ±0.03
-      // wide (24 rounds gave ±0.06). Slices stay 500 ms: shorter ones would charge more of the
+      // (0.6–1.2 seen within one run), so 60 rounds, and the median's 95% interval is reported with it
+      // (about ±0.05 here). Slices stay 500 ms: shorter ones would charge more of the
       // issuer's deferred work (log flush, garbage) to the candidate measured after it.
       const options = ctx.quick
         ? defaultMeasureOptions(ctx)
