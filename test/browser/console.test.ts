@@ -305,6 +305,17 @@ describe.skipIf(!haveBrowser)('console in Chromium', { timeout: 90_000 }, () => 
     await refusal.getByRole('link').click();
     await visible(page.getByRole('heading', { name: 'Sign-in details' }));
     await shot(page, 'sign-ins');
+
+    // The refused request's id, as its answer carried it (x-request-id), finds that request alone.
+    const correlation = (await page.locator('dt:text-is("Correlation id") + dd').textContent()) ?? '';
+    expect(correlation).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    await page.getByLabel('Result').selectOption('');
+    await page.getByLabel('Principal (id or name)').fill('');
+    await page.getByLabel('Correlation id (x-request-id)').fill(correlation);
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    const rows = page.getByRole('region', { name: 'Sign-ins' }).getByRole('row');
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(2); // the header and the one sign-in
+    await hasText(rows.nth(1), 'alice');
   });
 
   it('keeps working at phone width', async () => {

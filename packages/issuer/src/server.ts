@@ -1,4 +1,5 @@
 /** Composes the issuer: storage, keys, then each module's routes and background work. */
+import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { AccessTokenVerifier } from './auth/access-token-verifier.js';
@@ -26,6 +27,9 @@ export interface CreateIssuerOptions {
   /** pino logger options; false silences logs. */
   logger?: boolean | Record<string, unknown>;
 }
+
+/** Response header carrying the request id (a UUID; the sign-in log's correlation id). */
+export const REQUEST_ID_HEADER = 'x-request-id';
 
 /** Headers and body fields that must never reach a log line. */
 export const REDACTED_LOG_PATHS = [
@@ -57,6 +61,14 @@ export async function createIssuer(
     return503OnClosing: true,
     // Keep-alive connections must not hold a shutdown open.
     forceCloseConnections: true,
+    // Unique across restarts and replicas: the sign-in log keeps it as the request's correlation id.
+    genReqId: () => randomUUID(),
+  });
+  // Set on the raw response, so it also reaches answers written by oidc-provider (hijacked replies):
+  // whoever reports a refused request can quote the id an administrator finds in the sign-in log.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.raw.setHeader(REQUEST_ID_HEADER, request.id);
+    done();
   });
 
   let secrets: SecretBox;

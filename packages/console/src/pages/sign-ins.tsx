@@ -10,11 +10,21 @@ interface Filters {
   principal: string;
   app: string;
   api: string;
+  correlation_id: string;
   cae: string;
   result: string;
 }
 
-const EMPTY: Filters = { from: '', to: '', principal: '', app: '', api: '', cae: '', result: '' };
+const EMPTY: Filters = {
+  from: '',
+  to: '',
+  principal: '',
+  app: '',
+  api: '',
+  correlation_id: '',
+  cae: '',
+  result: '',
+};
 
 function toQuery(filters: Filters, cursor?: string) {
   const iso = (value: string) => (value ? new Date(value).toISOString() : undefined);
@@ -60,6 +70,9 @@ export function SignInsPage() {
           <Field label="Principal (id or name)">{(id) => <input id={id} name="principal" />}</Field>
           <Field label="Application (client_id)">{(id) => <input id={id} name="app" />}</Field>
           <Field label="API (audience)">{(id) => <input id={id} name="api" />}</Field>
+          <Field label="Correlation id (x-request-id)">
+            {(id) => <input id={id} name="correlation_id" />}
+          </Field>
           <Field label="CAE token">
             {(id) => (
               <select id={id} name="cae" defaultValue="">

@@ -60,6 +60,7 @@ describe('logs admin routes', () => {
       clientCapabilities: ['cp1'],
       result: 'success',
       conditionalAccess: [{ policyId: 'p1', policyName: 'Block outside', outcome: 'notApplied' }],
+      correlationId: randomUUID(),
     });
     writer.record({
       principal: { type: 'user', id: user, name: 'carol' },
@@ -68,6 +69,7 @@ describe('logs admin routes', () => {
       result: 'failure',
       errorCode: 'invalid_grant',
       failureReason: 'the account is disabled',
+      correlationId: randomUUID(),
     });
     await writer.flush();
 
@@ -84,6 +86,8 @@ describe('logs admin routes', () => {
     expect(detail.body.conditional_access).toEqual([
       { policyId: 'p1', policyName: 'Block outside', outcome: 'notApplied' },
     ]);
+    const byRequest = await get(`/admin/v1/sign-ins?correlation_id=${all.body.items[0].correlation_id}`);
+    expect(byRequest.body.items.map((item: { id: string }) => item.id)).toEqual([all.body.items[0].id]);
     const failures = await get('/admin/v1/sign-ins?result=failure&app=web&from=2000-01-01T00:00:00Z');
     expect(failures.body.items.map((item: { failure_reason: string }) => item.failure_reason)).toEqual([
       'the account is disabled',
@@ -100,6 +104,7 @@ describe('logs admin routes', () => {
       'unknown=1',
       'cursor=%00',
       'cursor=zzz',
+      `correlation_id=${'x'.repeat(129)}`,
     ]) {
       const response = await get(`/admin/v1/sign-ins?${query}`);
       expect(response.status, query).toBe(400);

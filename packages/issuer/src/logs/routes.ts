@@ -28,6 +28,7 @@ export const signInQuerySchema = z.strictObject({
   principal: text(256).optional(),
   app: text(256).optional(),
   api: text(2048).optional(),
+  correlation_id: text(128).optional(),
   cae: z
     .enum(['true', 'false'])
     .transform((value) => value === 'true')
@@ -58,8 +59,8 @@ export function logsAdminRoutes(context: IssuerContext): FastifyPluginAsync {
     );
 
     app.get('/sign-ins', async (request) => {
-      const query = signInQuerySchema.parse(request.query ?? {});
-      return listSignIns(context.db, query);
+      const { correlation_id: correlationId, ...query } = signInQuerySchema.parse(request.query ?? {});
+      return listSignIns(context.db, { ...query, correlationId });
     });
     app.get<{ Params: { id: string } }>('/sign-ins/:id', async (request) =>
       getSignIn(context.db, request.params.id),

@@ -1,9 +1,10 @@
 /**
- * Reading the sign-in log: filters (time range, principal, app, API, CAE yes/no, result) and keyset
- * pagination on (time, id), newest first. Each filter has an index led by its column and ending with
- * (time desc, id desc) (migration 006_logs), so a page costs the rows it returns. CAE and result are
- * indexed for their minority value only (not CAE, failure: migration 010); their majority value is read
- * from the time index, which then reads little more than the page.
+ * Reading the sign-in log: filters (time range, principal, app, API, CAE yes/no, result, correlation id)
+ * and keyset pagination on (time, id), newest first. Each filter has an index led by its column and
+ * ending with (time desc, id desc) (migration 006_logs), so a page costs the rows it returns. CAE and
+ * result are indexed for their minority value only (not CAE, failure: migration 010); their majority
+ * value is read from the time index, which then reads little more than the page. A correlation id
+ * names one request, so its index (migration 011) is on the id alone: the sort is of one row.
  */
 import { type Selectable, sql } from 'kysely';
 import { NotFoundError, ValidationError } from '../directory/errors.js';
@@ -25,6 +26,8 @@ export interface SignInQuery {
   app?: string | undefined;
   /** The API audience. */
   api?: string | undefined;
+  /** The request's correlation id (its `x-request-id`): at most one sign-in. */
+  correlationId?: string | undefined;
   /** Only CAE tokens (true) or only non-CAE requests (false). */
   cae?: boolean | undefined;
   result?: SignInResult | undefined;
@@ -132,6 +135,7 @@ export function signInPageQuery(db: Db, query: SignInQuery) {
       : select.where('principal_name', '=', query.principal);
   if (query.app) select = select.where('client_id', '=', query.app);
   if (query.api) select = select.where('api_audience', '=', query.api);
+  if (query.correlationId) select = select.where('correlation_id', '=', query.correlationId);
   // Literal predicates, so the planner matches the partial indexes (migration 010) whatever the plan.
   if (query.cae !== undefined)
     select = select.where(query.cae ? sql<boolean>`cae_token` : sql<boolean>`not cae_token`);

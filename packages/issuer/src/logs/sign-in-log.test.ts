@@ -319,6 +319,21 @@ describe.each(storageEngines)('sign-in log on $name', (engine) => {
       }
     });
 
+    it('finds a request by its correlation id through its index', async () => {
+      expect(ids(await listSignIns(storage.db, { correlationId: 'b2' }))).toEqual(['b2']);
+      expect(ids(await listSignIns(storage.db, { correlationId: 'no-such-request' }))).toEqual([]);
+      const plan = await storage.db.transaction().execute(async (trx) => {
+        for (const setting of ['enable_seqscan', 'enable_bitmapscan'])
+          await sql.raw(`set local ${setting} = off`).execute(trx);
+        const compiled = signInPageQuery(trx, { correlationId: 'b2' }).compile();
+        const { rows } = await trx.executeQuery<{ 'QUERY PLAN': string }>(
+          CompiledQuery.raw(`explain ${compiled.sql}`, [...compiled.parameters]),
+        );
+        return rows.map((row) => row['QUERY PLAN']).join('\n');
+      });
+      expect(plan).toMatch(/Index Scan using sign_in_log_correlation /);
+    });
+
     it('pages with a cursor through ties on time without losing or repeating a row', async () => {
       const seen: (string | null)[] = [];
       let cursor: string | undefined;

@@ -9,6 +9,7 @@ import * as directoryChangeNotify from './migrations/007_directory_change_notify
 import * as signInLockouts from './migrations/008_sign_in_lockouts.js';
 import * as signingKeyNext from './migrations/009_signing_key_next.js';
 import * as signInLogIndexes from './migrations/010_sign_in_log_indexes.js';
+import * as signInLogCorrelation from './migrations/011_sign_in_log_correlation.js';
 
 /** Migrations are code, listed here in order; a new one is a new file and a new line. */
 const migrations: Record<string, Migration> = {
@@ -20,6 +21,7 @@ const migrations: Record<string, Migration> = {
   '008_sign_in_lockouts': signInLockouts,
   '009_signing_key_next': signingKeyNext,
   '010_sign_in_log_indexes': signInLogIndexes,
+  '011_sign_in_log_correlation': signInLogCorrelation,
 };
 
 class InCodeMigrationProvider implements MigrationProvider {

@@ -17,6 +17,7 @@ const AUDIENCE = 'api://ledger';
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 const CP1 = { xms_cc: { values: ['CP1'] } };
 const insecure = { [oauth.allowInsecureRequests]: true } as const;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 type Row = { [K in keyof SignInLogTable]: unknown };
 
@@ -107,7 +108,9 @@ describe('sign-in log of the token service', () => {
       error_code: null,
       failure_reason: null,
     });
-    expect(row?.correlation_id).toEqual(expect.any(String));
+    // The request id the client got back, unique (a UUID), not a per-process counter.
+    expect(response.headers.get('x-request-id')).toMatch(UUID);
+    expect(row?.correlation_id).toBe(response.headers.get('x-request-id'));
     expect(row?.conditional_access).toEqual([
       expect.objectContaining({
         policyId: policy.id,
@@ -176,13 +179,22 @@ describe('sign-in log of the token service', () => {
     expect(malformed.status).toBe(400);
     const rows = await rowsFor('client_id', app.clientId, 2);
     expect(rows).toEqual([
-      expect.objectContaining({ result: 'failure', error_code: 'invalid_client', principal_id: null }),
+      expect.objectContaining({
+        result: 'failure',
+        error_code: 'invalid_client',
+        principal_id: null,
+        correlation_id: wrong.headers.get('x-request-id'),
+      }),
       expect.objectContaining({
         result: 'failure',
         error_code: 'invalid_request',
         grant_type: 'client_credentials',
+        correlation_id: malformed.headers.get('x-request-id'),
       }),
     ]);
+    expect(wrong.headers.get('x-request-id')).toMatch(UUID);
+    expect(malformed.headers.get('x-request-id')).toMatch(UUID);
+    expect(wrong.headers.get('x-request-id')).not.toBe(malformed.headers.get('x-request-id'));
   });
 
   describe('users', () => {
