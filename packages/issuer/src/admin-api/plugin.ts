@@ -3,7 +3,7 @@
  * routes' zod schemas, calls the directory services and maps their errors. Authorized by this issuer's
  * own access tokens (audience urn:opencae:admin, role or scope `admin`), checked before the body is read.
  */
-import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AccessTokenClaims } from '../auth/access-token-verifier.js';
 import { requireAccessToken } from '../auth/require-token.js';
 import { ADMIN_AUDIENCE, ADMIN_ROLE } from '../built-in-apis.js';
@@ -46,7 +46,7 @@ export async function registerAdminApi(app: FastifyInstance, context: IssuerCont
           audience: ADMIN_AUDIENCE,
           anyOf: [ADMIN_ROLE],
         });
-        secured.addHook('onRequest', guard as unknown as onRequestAsyncHookHandler);
+        secured.addHook('onRequest', guard);
         for (const definition of adminRoutes) addRoute(secured, definition, context);
       });
     },

@@ -2,8 +2,9 @@
  * Guards the issuer's own APIs with its own OAuth tokens (RFC 6750): the admin API, the Shared Signals
  * stream management API and the policy sync endpoint. A token passes when its audience matches and it
  * carries one of the accepted permissions, as an app role (`roles`) or a delegated scope (`scp`).
+ * Registered as an `onRequest` hook: a request without a valid token is refused before its body is read.
  */
-import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import {
   type AccessTokenClaims,
   type AccessTokenVerifier,
@@ -33,7 +34,7 @@ export function permissionsOf(claims: AccessTokenClaims): Set<string> {
 export function requireAccessToken(
   verifier: AccessTokenVerifier,
   options: RequireTokenOptions,
-): preHandlerAsyncHookHandler {
+): onRequestAsyncHookHandler {
   const realm = options.realm ?? 'opencae';
   return async function requireAccessTokenHandler(request: FastifyRequest, reply: FastifyReply) {
     const token = bearerToken(request.headers.authorization);

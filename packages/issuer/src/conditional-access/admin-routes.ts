@@ -35,8 +35,9 @@ export function conditionalAccessAdminRoutes(context: IssuerContext): FastifyPlu
     const service = conditionalAccessFor(context);
     const store = service.store;
     app.setErrorHandler(conditionalAccessErrorHandler);
+    // onRequest: a request without a valid admin token is refused before its body (up to 8 MiB) is read.
     app.addHook(
-      'preHandler',
+      'onRequest',
       requireAccessToken(context.accessTokens, { audience: ADMIN_AUDIENCE, anyOf: [ADMIN_ROLE] }),
     );
 

@@ -78,6 +78,19 @@ describe('admin routes', () => {
     );
   });
 
+  it('refuses a request without a token before reading its body (up to 8 MiB for a named location)', async () => {
+    // Malformed JSON: a body parsed before the token check would answer 400, not 401.
+    for (const url of ['/admin/v1/named-locations', '/admin/v1/conditional-access/policies']) {
+      const response = await issuer.app.inject({
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/json' },
+        payload: '{"name":',
+      });
+      expect(response.statusCode, url).toBe(401);
+    }
+  });
+
   it('creates, reads, replaces and deletes a named location, bumping the version and emitting events', async () => {
     const created = await call('POST', '/admin/v1/named-locations', {
       name: 'Lab',

@@ -34,7 +34,7 @@ export function locationPolicySyncRoutes(context: IssuerContext): FastifyPluginA
     app.get<{ Querystring: { audience?: unknown } }>(
       LOCATION_POLICIES_PATH,
       {
-        preHandler: requireAccessToken(context.accessTokens, {
+        onRequest: requireAccessToken(context.accessTokens, {
           audience: SSF_AUDIENCE,
           anyOf: LOCATION_POLICIES_PERMISSIONS,
         }),

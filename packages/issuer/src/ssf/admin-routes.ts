@@ -44,7 +44,7 @@ export async function registerSsfAdminRoutes(
     const base = `${options.basePath}/admin/v1/streams`;
     const notFound = { error: 'not_found', error_description: 'no such stream' };
 
-    scope.get(base, { preHandler: admin }, async () => {
+    scope.get(base, { onRequest: admin }, async () => {
       const streams = await db
         .selectFrom('ssf_streams')
         .select([
@@ -74,7 +74,7 @@ export async function registerSsfAdminRoutes(
 
     scope.get<{ Params: { streamId: string }; Querystring: { state?: string } }>(
       `${base}/:streamId/deliveries`,
-      { preHandler: admin },
+      { onRequest: admin },
       async (request, reply) => {
         if (!UUID.safeParse(request.params.streamId).success) return reply.code(404).send(notFound);
         const requested = (request.query.state ?? 'dead_letter,failed').split(',');
@@ -89,7 +89,7 @@ export async function registerSsfAdminRoutes(
 
     scope.post<{ Params: { streamId: string } }>(
       `${base}/:streamId/deliveries/replay`,
-      { preHandler: admin },
+      { onRequest: admin },
       async (request, reply) => {
         if (!UUID.safeParse(request.params.streamId).success) return reply.code(404).send(notFound);
         const parsed = replayBody.safeParse(request.body ?? {});

@@ -46,12 +46,12 @@ export async function registerSsfRoutes(app: FastifyInstance, options: SsfRoutes
     });
     const at = (path: string) => `${options.basePath}${path}`;
 
-    scope.post(at(SSF_PATHS.streams), { preHandler: manage }, async (request, reply) => {
+    scope.post(at(SSF_PATHS.streams), { onRequest: manage }, async (request, reply) => {
       const stream = await streams.create(ownerOf(request), parseCreateRequest(request.body));
       return reply.code(201).send(renderStream(stream, issuer));
     });
 
-    scope.get(at(SSF_PATHS.streams), { preHandler: read }, async (request, reply) => {
+    scope.get(at(SSF_PATHS.streams), { onRequest: read }, async (request, reply) => {
       const streamId = queryParameter(request, 'stream_id', false);
       const owner = ownerOf(request);
       if (streamId === undefined) {
@@ -64,7 +64,7 @@ export async function registerSsfRoutes(app: FastifyInstance, options: SsfRoutes
       scope.route({
         method,
         url: at(SSF_PATHS.streams),
-        preHandler: manage,
+        onRequest: manage,
         handler: async (request, reply) => {
           const { streamId, settings, body } = parseUpdateRequest(request.body);
           const stream = await streams.update(ownerOf(request), streamId, settings, body, method === 'PUT');
@@ -73,12 +73,12 @@ export async function registerSsfRoutes(app: FastifyInstance, options: SsfRoutes
       });
     }
 
-    scope.delete(at(SSF_PATHS.streams), { preHandler: manage }, async (request, reply) => {
+    scope.delete(at(SSF_PATHS.streams), { onRequest: manage }, async (request, reply) => {
       await streams.delete(ownerOf(request), queryParameter(request, 'stream_id', true));
       return reply.code(204).send();
     });
 
-    scope.get(at(SSF_PATHS.status), { preHandler: read }, async (request, reply) => {
+    scope.get(at(SSF_PATHS.status), { onRequest: read }, async (request, reply) => {
       const streamId = queryParameter(request, 'stream_id', true);
       const rawSubject = queryParameter(request, 'subject', false);
       const subject = rawSubject === undefined ? undefined : parseSubjectParameter(rawSubject);
@@ -86,7 +86,7 @@ export async function registerSsfRoutes(app: FastifyInstance, options: SsfRoutes
       return reply.send({ stream_id: streamId, ...status, ...(subject ? { subject } : {}) });
     });
 
-    scope.post(at(SSF_PATHS.status), { preHandler: manage }, async (request, reply) => {
+    scope.post(at(SSF_PATHS.status), { onRequest: manage }, async (request, reply) => {
       const body = objectBody(request.body);
       const streamId = requiredString(body, 'stream_id');
       const status = requiredString(body, 'status');
@@ -107,7 +107,7 @@ export async function registerSsfRoutes(app: FastifyInstance, options: SsfRoutes
       });
     });
 
-    scope.post(at(SSF_PATHS.addSubject), { preHandler: manage }, async (request, reply) => {
+    scope.post(at(SSF_PATHS.addSubject), { onRequest: manage }, async (request, reply) => {
       const body = objectBody(request.body);
       if (body.verified !== undefined && typeof body.verified !== 'boolean')
         throw new SsfError('invalid_request', 'verified must be a boolean');
@@ -120,13 +120,13 @@ export async function registerSsfRoutes(app: FastifyInstance, options: SsfRoutes
       return reply.code(200).send();
     });
 
-    scope.post(at(SSF_PATHS.removeSubject), { preHandler: manage }, async (request, reply) => {
+    scope.post(at(SSF_PATHS.removeSubject), { onRequest: manage }, async (request, reply) => {
       const body = objectBody(request.body);
       await streams.removeSubject(ownerOf(request), requiredString(body, 'stream_id'), requiredSubject(body));
       return reply.code(204).send();
     });
 
-    scope.post(at(SSF_PATHS.verify), { preHandler: manage }, async (request, reply) => {
+    scope.post(at(SSF_PATHS.verify), { onRequest: manage }, async (request, reply) => {
       const body = objectBody(request.body);
       await streams.requestVerification(
         ownerOf(request),
@@ -138,7 +138,7 @@ export async function registerSsfRoutes(app: FastifyInstance, options: SsfRoutes
 
     scope.post<{ Params: { streamId: string } }>(
       at(`${SSF_PATHS.poll}/:streamId`),
-      { preHandler: read },
+      { onRequest: read },
       async (request, reply) => {
         const disconnected = new AbortController();
         reply.raw.once('close', () => disconnected.abort());

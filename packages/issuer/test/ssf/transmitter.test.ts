@@ -109,6 +109,14 @@ describe.each(engines)('SSF transmitter on $name', ({ instances }) => {
     expect((await call(base, 'GET', '', nothing)).status).toBe(403);
   });
 
+  it('refuses a request without a token before reading its body', async () => {
+    // Malformed JSON: a body parsed before the token check would answer 400, not 401.
+    for (const path of ['/ssf/streams', '/ssf/status', '/ssf/subjects/add', '/ssf/verify']) {
+      const response = await call(a.url, 'POST', path, undefined, undefined, '{"stream_id":');
+      expect(response.status, path).toBe(401);
+    }
+  });
+
   it('creates a poll stream by default, with a unique poll URL and only supported events delivered', async () => {
     const owner = `poll-${randomUUID()}`;
     const t = await token(owner);
