@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Registry } from 'prom-client';
+import type { AdminOperation } from './admin-api/route.js';
 import type { AccessTokenVerifier } from './auth/access-token-verifier.js';
 import type { IssuerConfig } from './config.js';
 import type { SecretBox } from './crypto/secret-box.js';
@@ -25,6 +26,11 @@ export interface IssuerContext {
    * metrics here, never in prom-client's global registry, so issuers in one process stay apart.
    */
   readonly metrics: Registry;
+  /**
+   * Operations under /admin/v1 that modules serve with routes of their own: each module adds its
+   * descriptions when it registers, and the admin API's OpenAPI document lists them with its own.
+   */
+  readonly adminOperations: AdminOperation[];
 }
 
 /**

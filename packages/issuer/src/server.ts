@@ -93,6 +93,7 @@ export async function createIssuer(
     logger: app.log,
     // Per issuer, not prom-client's global registry: several issuers in one process keep their own counts.
     metrics: new Registry(),
+    adminOperations: [],
   };
   // Before the modules, so its onResponse hook sees every route they add.
   registerMetricsEndpoint(app, { registry: context.metrics, token: config.metricsToken });

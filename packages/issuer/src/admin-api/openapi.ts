@@ -1,6 +1,9 @@
-/** The OpenAPI 3.1 document of the admin API, generated from the routes' zod schemas. */
+/**
+ * The OpenAPI 3.1 document of the admin API, generated from the routes' zod schemas: the directory's
+ * routes and the operations other modules serve under /admin/v1 (`IssuerContext.adminOperations`).
+ */
 import { z } from 'zod';
-import { type AdminRoute, successStatus } from './route.js';
+import { type AdminOperation, successStatus } from './route.js';
 import { errorResponse } from './schemas.js';
 
 type JsonObject = Record<string, unknown>;
@@ -26,7 +29,7 @@ function convert(schema: z.ZodType, io: 'input' | 'output', components: JsonObje
 }
 
 export function buildOpenApiDocument(
-  routes: readonly AdminRoute[],
+  routes: readonly AdminOperation[],
   options: { serverUrl: string },
 ): JsonObject {
   const components: JsonObject = {};
@@ -62,7 +65,9 @@ export function buildOpenApiDocument(
             description: 'Success',
             content: { 'application/json': { schema: convert(definition.response, 'output', components) } },
           }
-        : { description: 'Success, no content' },
+        : status === '204'
+          ? { description: 'Success, no content' }
+          : { description: 'Success', content: { 'application/json': {} } },
     };
     for (const [code, description] of Object.entries(ERROR_STATUSES))
       responses[code] = { description, content: { 'application/json': { schema: errorSchema } } };
@@ -90,7 +95,7 @@ export function buildOpenApiDocument(
       title: 'OpenCAE admin API',
       version: '1',
       description:
-        'Directory administration and critical actions. Every operation needs an access token from this issuer with audience urn:opencae:admin and the admin role (client credentials: scope urn:opencae:admin/.default).',
+        'Directory administration and critical actions, Conditional Access, the sign-in and delivery logs, Shared Signals streams. Every operation needs an access token from this issuer with audience urn:opencae:admin and the admin role (client credentials: scope urn:opencae:admin/.default).',
     },
     servers: [{ url: options.serverUrl }],
     security: [{ oauth2: [] }],

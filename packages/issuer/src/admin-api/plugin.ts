@@ -27,9 +27,12 @@ export function actorOf(claims: AccessTokenClaims | undefined): string {
 }
 
 export async function registerAdminApi(app: FastifyInstance, context: IssuerContext): Promise<void> {
-  const openApi = buildOpenApiDocument(adminRoutes, {
-    serverUrl: `${context.config.issuerUrl}${ADMIN_API_PREFIX}`,
-  });
+  // Built at the first request, once every module has added the operations it serves itself.
+  let openApi: Record<string, unknown> | undefined;
+  const openApiDocument = () =>
+    (openApi ??= buildOpenApiDocument([...adminRoutes, ...context.adminOperations], {
+      serverUrl: `${context.config.issuerUrl}${ADMIN_API_PREFIX}`,
+    }));
   await app.register(
     async (scope) => {
       scope.setErrorHandler(adminErrorHandler);
@@ -40,7 +43,7 @@ export async function registerAdminApi(app: FastifyInstance, context: IssuerCont
         }),
       );
       // The document describes the API; it holds no data, so it is public like discovery.
-      scope.get('/openapi.json', async () => openApi);
+      scope.get('/openapi.json', async () => openApiDocument());
       await scope.register(async (secured) => {
         const guard = requireAccessToken(context.accessTokens, {
           audience: ADMIN_AUDIENCE,

@@ -38,11 +38,17 @@ export interface AdminRoute<Q = unknown, B = unknown> {
   handler(input: HandlerInput<Q, B>): Promise<unknown>;
 }
 
+/**
+ * An operation under /admin/v1 that a module serves with its own Fastify routes (Conditional Access,
+ * logs, streams): described in the admin API's OpenAPI document like the routes above.
+ */
+export type AdminOperation = Omit<AdminRoute, 'handler'>;
+
 /** Keeps the schema/handler types tied together while collecting routes of different shapes. */
 export function route<Q = undefined, B = undefined>(definition: AdminRoute<Q, B>): AdminRoute {
   return definition as unknown as AdminRoute;
 }
 
-export function successStatus(definition: AdminRoute): number {
+export function successStatus(definition: AdminOperation): number {
   return definition.status ?? (definition.response ? 200 : 204);
 }

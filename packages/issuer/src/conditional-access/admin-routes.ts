@@ -3,13 +3,14 @@
  * /admin/v1). CRUD only: validation, versioning, events and audit live in the store.
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { AdminOperation } from '../admin-api/route.js';
 import { requireAccessToken } from '../auth/require-token.js';
 import { ADMIN_AUDIENCE, ADMIN_ROLE } from '../built-in-apis.js';
 import type { IssuerContext } from '../context.js';
 import { ConditionalAccessError } from './errors.js';
 import { conditionalAccessErrorHandler } from './http-errors.js';
-import type { NamedLocationInput } from './named-location.js';
-import type { PolicyInput } from './policy.js';
+import { type NamedLocationInput, namedLocationInputSchema } from './named-location.js';
+import { type PolicyInput, policyInputSchema } from './policy.js';
 import { conditionalAccessFor } from './service.js';
 import type { ChangeReceipt } from './store.js';
 
@@ -17,6 +18,74 @@ import type { ChangeReceipt } from './store.js';
 export const NAMED_LOCATION_BODY_LIMIT = 8 * 1024 * 1024;
 /** Response header carrying the policy version a change produced. */
 export const POLICY_VERSION_HEADER = 'opencae-policy-version';
+
+/** CRUD of one collection, as the admin API's OpenAPI document lists it. */
+function crudOperations(
+  path: string,
+  names: { one: string; many: string; label: string },
+  body: AdminOperation['body'],
+): AdminOperation[] {
+  const tag = 'Conditional Access';
+  const versioned = `; answers the policy version it produced in the ${POLICY_VERSION_HEADER} header`;
+  return [
+    {
+      method: 'GET',
+      path,
+      operationId: `list${names.many}`,
+      summary: `List ${names.label}s`,
+      tag,
+      status: 200,
+    },
+    {
+      method: 'POST',
+      path,
+      operationId: `create${names.one}`,
+      summary: `Create a ${names.label}${versioned}`,
+      tag,
+      body,
+      status: 201,
+    },
+    {
+      method: 'GET',
+      path: `${path}/:id`,
+      operationId: `get${names.one}`,
+      summary: `Get a ${names.label}`,
+      tag,
+      status: 200,
+    },
+    {
+      method: 'PUT',
+      path: `${path}/:id`,
+      operationId: `replace${names.one}`,
+      summary: `Replace a ${names.label}${versioned}`,
+      tag,
+      body,
+      status: 200,
+    },
+    {
+      method: 'DELETE',
+      path: `${path}/:id`,
+      operationId: `delete${names.one}`,
+      summary: `Delete a ${names.label}${versioned}`,
+      tag,
+      status: 204,
+    },
+  ];
+}
+
+/** The routes below, as the admin API's OpenAPI document lists them. */
+export const CONDITIONAL_ACCESS_ADMIN_OPERATIONS: AdminOperation[] = [
+  ...crudOperations(
+    '/named-locations',
+    { one: 'NamedLocation', many: 'NamedLocations', label: 'named location' },
+    namedLocationInputSchema,
+  ),
+  ...crudOperations(
+    '/conditional-access/policies',
+    { one: 'Policy', many: 'Policies', label: 'Conditional Access policy' },
+    policyInputSchema,
+  ),
+];
 
 function actorOf(request: FastifyRequest): string {
   const claims = request.accessToken;

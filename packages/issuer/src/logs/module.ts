@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { IssuerContext, IssuerModule } from '../context.js';
-import { logsAdminRoutes } from './routes.js';
+import { LOGS_ADMIN_OPERATIONS, logsAdminRoutes } from './routes.js';
 import { SignInLogWriter, type SignInLogWriterOptions } from './sign-in-log-writer.js';
 import { DEFAULT_RETENTION_DAYS, deleteExpiredSignIns } from './sign-in-retention.js';
 
@@ -52,6 +52,7 @@ export function logsModule(options: LogsOptions = {}): LogsModule {
         logger: context.logger,
       });
       await app.register(logsAdminRoutes(context), { prefix: '/admin/v1' });
+      context.adminOperations.push(...LOGS_ADMIN_OPERATIONS);
     },
     async start(context: IssuerContext) {
       const sweep = () => {

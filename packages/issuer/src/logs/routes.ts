@@ -7,6 +7,7 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { adminErrorHandler } from '../admin-api/error-handler.js';
+import type { AdminOperation } from '../admin-api/route.js';
 import { text as storableText } from '../admin-api/schemas.js';
 import { requireAccessToken } from '../auth/require-token.js';
 import { ADMIN_AUDIENCE, ADMIN_ROLE } from '../built-in-apis.js';
@@ -48,6 +49,44 @@ export const securityEventQuerySchema = z.strictObject({
   limit,
   cursor: text(512).optional(),
 });
+
+/** The routes below, as the admin API's OpenAPI document lists them. */
+export const LOGS_ADMIN_OPERATIONS: AdminOperation[] = [
+  {
+    method: 'GET',
+    path: '/sign-ins',
+    operationId: 'listSignIns',
+    summary: 'List sign-ins, newest first, with filters and cursor pagination',
+    tag: 'Logs',
+    query: signInQuerySchema,
+    status: 200,
+  },
+  {
+    method: 'GET',
+    path: '/sign-ins/:id',
+    operationId: 'getSignIn',
+    summary: 'Get one sign-in',
+    tag: 'Logs',
+    status: 200,
+  },
+  {
+    method: 'GET',
+    path: '/security-events',
+    operationId: 'listSecurityEvents',
+    summary: "List security events with each stream's delivery state and propagation time",
+    tag: 'Logs',
+    query: securityEventQuerySchema,
+    status: 200,
+  },
+  {
+    method: 'GET',
+    path: '/overview',
+    operationId: 'getOverview',
+    summary: 'Recent critical events, stream health and sign-in counts of the last 24 hours',
+    tag: 'Logs',
+    status: 200,
+  },
+];
 
 export function logsAdminRoutes(context: IssuerContext): FastifyPluginAsync {
   return async function logsAdmin(app: FastifyInstance) {

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { AdminOperation } from '../admin-api/route.js';
 import type { AccessTokenVerifier } from '../auth/access-token-verifier.js';
 import { requireAccessToken } from '../auth/require-token.js';
 import { ADMIN_AUDIENCE, ADMIN_ROLE } from '../built-in-apis.js';
@@ -24,6 +25,41 @@ const replayBody = z
       .optional(),
   })
   .strict();
+
+/** The routes below, as the admin API's OpenAPI document lists them. */
+export const SSF_ADMIN_OPERATIONS: AdminOperation[] = [
+  {
+    method: 'GET',
+    path: '/streams',
+    operationId: 'listStreams',
+    summary: 'List the Shared Signals streams with their delivery counts by state',
+    tag: 'Streams',
+    status: 200,
+  },
+  {
+    method: 'GET',
+    path: '/streams/:streamId/deliveries',
+    operationId: 'listStreamDeliveries',
+    summary: "List a stream's deliveries in the given states (default: failed and dead-lettered)",
+    tag: 'Streams',
+    query: z.strictObject({
+      state: z
+        .string()
+        .optional()
+        .describe(`Comma-separated states among ${STATES.join(', ')}`),
+    }),
+    status: 200,
+  },
+  {
+    method: 'POST',
+    path: '/streams/:streamId/deliveries/replay',
+    operationId: 'replayStreamDeliveries',
+    summary: 'Queue failed or dead-lettered deliveries of a stream again (by id or by state)',
+    tag: 'Streams',
+    body: replayBody,
+    status: 200,
+  },
+];
 
 export async function registerSsfAdminRoutes(
   app: FastifyInstance,

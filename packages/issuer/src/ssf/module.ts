@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { IssuerContext, IssuerModule } from '../context.js';
-import { registerSsfAdminRoutes } from './admin-routes.js';
+import { registerSsfAdminRoutes, SSF_ADMIN_OPERATIONS } from './admin-routes.js';
 import { DELIVERIES_CHANNEL, parseDeliveriesPayload, SECURITY_EVENTS_CHANNEL } from './channels.js';
 import { Dispatcher } from './dispatcher.js';
 import { issuerPath, SSF_PATHS } from './metadata.js';
@@ -103,6 +103,7 @@ export function ssfModule(input: SsfOptions = {}): SsfModule {
         shutdown: shutdown.signal,
       });
       await registerSsfAdminRoutes(app, { db: context.db, accessTokens: context.accessTokens, basePath });
+      context.adminOperations.push(...SSF_ADMIN_OPERATIONS);
     },
 
     async start(context: IssuerContext) {
