@@ -22,7 +22,7 @@ export const POLICY_VERSION_HEADER = 'opencae-policy-version';
 /** CRUD of one collection, as the admin API's OpenAPI document lists it. */
 function crudOperations(
   path: string,
-  names: { one: string; many: string; label: string },
+  names: { one: string; many: string; label: string; labels: string },
   body: AdminOperation['body'],
 ): AdminOperation[] {
   const tag = 'Conditional Access';
@@ -32,7 +32,7 @@ function crudOperations(
       method: 'GET',
       path,
       operationId: `list${names.many}`,
-      summary: `List ${names.label}s`,
+      summary: `List ${names.labels}`,
       tag,
       status: 200,
     },
@@ -77,12 +77,17 @@ function crudOperations(
 export const CONDITIONAL_ACCESS_ADMIN_OPERATIONS: AdminOperation[] = [
   ...crudOperations(
     '/named-locations',
-    { one: 'NamedLocation', many: 'NamedLocations', label: 'named location' },
+    { one: 'NamedLocation', many: 'NamedLocations', label: 'named location', labels: 'named locations' },
     namedLocationInputSchema,
   ),
   ...crudOperations(
     '/conditional-access/policies',
-    { one: 'Policy', many: 'Policies', label: 'Conditional Access policy' },
+    {
+      one: 'Policy',
+      many: 'Policies',
+      label: 'Conditional Access policy',
+      labels: 'Conditional Access policies',
+    },
     policyInputSchema,
   ),
 ];
