@@ -3,6 +3,10 @@
  * (next_attempt_at = now + lease) in a short transaction, then sends outside any transaction; if the
  * process dies mid-send, the lease expires and any process sends again (at-least-once; receivers
  * de-duplicate by jti). A stream's deliveries are sent one after another in outbox order.
+ *
+ * Claims are serialized across replicas (an advisory lock held for the claim's few milliseconds, not
+ * for the sending): two replicas claiming at once, as both do when a paused stream is enabled, would
+ * otherwise split one stream's held events between them and send them out of order.
  */
 import { DELIVERY } from '@opencae/protocol';
 import { sql } from 'kysely';
@@ -12,6 +16,9 @@ import type { Db } from '../storage/database.js';
 import { retryDelayMs } from './backoff.js';
 import { type PushOutcome, pushSet } from './push-sender.js';
 import type { PushUrlGuard } from './push-url-guard.js';
+
+/** Advisory lock serializing push claims (see above). */
+export const PUSH_CLAIM_LOCK = 7368240012;
 
 export interface PushWorkerOptions {
   batchSize: number;
@@ -93,7 +100,9 @@ export class PushWorker {
 
   private async claim(): Promise<ClaimedDelivery[]> {
     const leaseMs = this.leaseMs;
-    const result = await sql<ClaimedDelivery>`
+    const result = await this.db.transaction().execute(async (trx) => {
+      await sql`SELECT pg_advisory_xact_lock(${PUSH_CLAIM_LOCK})`.execute(trx);
+      return sql<ClaimedDelivery>`
       WITH due AS (
         SELECT d.id
           FROM ssf_deliveries d
@@ -112,7 +121,8 @@ export class PushWorker {
         FROM due, ssf_streams s
        WHERE d.id = due.id AND s.id = d.stream_id
       RETURNING d.id, d.stream_id, d.jti, d.set_jwt, d.attempts, d.security_event_id,
-                s.endpoint_url, s.authorization_header`.execute(this.db);
+                s.endpoint_url, s.authorization_header`.execute(trx);
+    });
     // UPDATE ... RETURNING does not keep the CTE's order.
     return [...result.rows].sort(
       (a, b) => Number(a.security_event_id) - Number(b.security_event_id) || Number(a.id) - Number(b.id),

@@ -5,8 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CAEP, DELIVERY, RISC, SSF } from '@opencae/protocol';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, postgresUrl } from '../../../../test/support/services.js';
+import { PUSH_CLAIM_LOCK } from '../../src/ssf/push-worker.js';
 import { testSecretsKey } from '../support/secrets-keys.js';
 import { call, disableUser, receiverToken, startTestIssuer, type TestIssuer } from './issuer-harness.js';
 import { discoverTransmitter, PollingReceiver, PushReceiver, SetValidator } from './spec-receiver.js';
@@ -23,12 +25,14 @@ describe.each(engines)('SSF transmitter on $name', ({ instances }) => {
   let a: TestIssuer;
   let b: TestIssuer;
   let drop: () => Promise<void> = async () => {};
+  let databaseUrl: string | undefined;
   const receivers: { close(): Promise<void> }[] = [];
 
   beforeAll(async () => {
     if (instances === 2 && serverUrl) {
       const database = await createTestDatabase(serverUrl);
       drop = database.drop;
+      databaseUrl = database.url;
       a = await startTestIssuer({ databaseUrl: database.url, secretsKeys });
       // A second issuer process: same issuer URL and database (so same keys), its own port.
       b = await startTestIssuerSameUrl(database.url, a.url);
@@ -435,6 +439,46 @@ describe.each(engines)('SSF transmitter on $name', ({ instances }) => {
         .status,
     ).toBe(400);
   });
+
+  it.skipIf(instances !== 2)(
+    'claims held events one replica at a time, so no two replicas split what a stream held',
+    async () => {
+      const owner = `claim-${randomUUID()}`;
+      const { receiver, stream } = await pushStream(owner);
+      const t = await token(owner);
+      const status = (value: string) =>
+        call(`${a.url}/ssf/status`, 'POST', '', t, { stream_id: stream.stream_id, status: value });
+      await status('paused');
+      const { txn } = await disableUser(b.issuer);
+      await expect.poll(async () => (await deliveries(stream.stream_id)).length).toBe(2);
+      // Another claim in progress: it holds the claim lock, as a replica does for a claim's few ms.
+      const holder = new pg.Client({ connectionString: databaseUrl });
+      await holder.connect();
+      try {
+        await holder.query('BEGIN');
+        await holder.query('SELECT pg_advisory_xact_lock($1)', [PUSH_CLAIM_LOCK]);
+        await status('enabled');
+        // Both replicas' push workers wake up for the held event and wait for the lock.
+        await expect
+          .poll(
+            async () =>
+              (
+                await holder.query<{ waiting: number }>(
+                  `SELECT count(*)::int AS waiting FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+                    WHERE d.datname = current_database() AND l.locktype = 'advisory' AND NOT l.granted`,
+                )
+              ).rows[0]?.waiting,
+            { timeout: 10_000 },
+          )
+          .toBeGreaterThan(0);
+        expect(receiver.received.ofType(RISC.accountDisabled)).toEqual([]);
+        await holder.query('COMMIT');
+        await receiver.received.waitFor((sets) => sets.some((set) => set.txn === txn));
+      } finally {
+        await holder.end();
+      }
+    },
+  );
 
   it('sends a verification SET with the state, and answers 429 inside min_verification_interval', async () => {
     const owner = `verify-${randomUUID()}`;
