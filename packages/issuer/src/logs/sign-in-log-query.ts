@@ -4,7 +4,8 @@
  * ending with (time desc, id desc) (migration 006_logs), so a page costs the rows it returns. CAE and
  * result are indexed for their minority value only (not CAE, failure: migration 010); their majority
  * value is read from the time index, which then reads little more than the page. A correlation id
- * names one request, so its index (migration 011) is on the id alone: the sort is of one row.
+ * names one request, so its index (migration 011) is on the id alone: the sort is of a row or two
+ * (entries written before 011 carry per-process request ids, `req-1`…, that repeat).
  */
 import { type Selectable, sql } from 'kysely';
 import { NotFoundError, ValidationError } from '../directory/errors.js';
@@ -26,7 +27,7 @@ export interface SignInQuery {
   app?: string | undefined;
   /** The API audience. */
   api?: string | undefined;
-  /** The request's correlation id (its `x-request-id`): at most one sign-in. */
+  /** The request's correlation id (its `x-request-id`): the sign-in of that request. */
   correlationId?: string | undefined;
   /** Only CAE tokens (true) or only non-CAE requests (false). */
   cae?: boolean | undefined;
